@@ -1,0 +1,33 @@
+# payd: the two commands are `make run` and `make test`.
+BUILD_DIR ?= build
+SANITIZE_DIR ?= build-sanitize
+JOBS ?= 2
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+.PHONY: deps build run test unit-test sanitize-test bench clean
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD_DIR) -j$(JOBS)
+
+run: build
+	$(BUILD_DIR)/payd $(ARGS)
+
+# Every test: unit, API, concurrency and crash tests against a real payd,
+# then the unit tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+test: build sanitize-test
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
+
+sanitize-test: deps
+	@cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPAYD_SANITIZE=ON -DPAYD_UNIT_TESTS_ONLY=ON >/dev/null
+	@cmake --build $(SANITIZE_DIR) -j$(JOBS) --target unit_tests
+	@$(SANITIZE_DIR)/unit_tests --gtest_brief=1
+
+bench: build
+	$(BUILD_DIR)/ledger_writer_bench
+
+clean:
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)
