@@ -24,7 +24,7 @@ test: build sanitize-test
 sanitize-test: deps
 	@cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPAYD_SANITIZE=ON -DPAYD_UNIT_TESTS_ONLY=ON >/dev/null
 	@cmake --build $(SANITIZE_DIR) -j$(JOBS) --target unit_tests
-	@$(SANITIZE_DIR)/unit_tests --gtest_brief=1
+	@$(SANITIZE_DIR)/tests/unit_tests --gtest_brief=1
 
 bench: build
 	$(BUILD_DIR)/ledger_writer_bench

@@ -33,6 +33,8 @@ struct Problem {
   std::vector<std::pair<std::string, std::string>> extensions;
   // Seconds for a Retry-After header; 0 when none.
   unsigned retry_after_s = 0;
+  // Other response headers that go with this problem (RateLimit, ...).
+  std::vector<std::pair<std::string, std::string>> headers;
 
   unsigned status() const;
   std::string_view title() const;

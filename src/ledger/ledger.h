@@ -202,6 +202,10 @@ class Ledger {
   // first, at most `limit`: the recovery worker's work list.
   virtual Result<std::vector<Payment>> pending_card_payments(std::int64_t older_than_ms, int limit) = 0;
 
+  // Whether a durable idempotency record exists for `key` (completed or
+  // started): a request with it is a retry, not a new attempt.
+  virtual Result<bool> has_idempotency_key(const std::string& key) = 0;
+
   // Deletes idempotency records older than the retention; returns how many.
   virtual Result<std::int64_t> purge_idempotency(std::int64_t created_before_ms) = 0;
 

@@ -1,0 +1,155 @@
+// Api: payd's HTTP handler. Decode and validate, make a command, encode.
+//
+// Every request goes through one of three paths:
+//  - reads go straight to the ledger's read connections;
+//  - money-moving POSTs: 415 check, Idempotency-Key, body validation (400s
+//    are never stored), then the in-flight key gate (409), then one ledger
+//    submission whose outcome is stored with its effects and replayed
+//    byte for byte;
+//  - card payments add the gateway phases of CardFlow.
+// Problems are RFC 9457 bodies with the stable codes of API.md.
+//
+// Thread-safe: handle() is called on the server's threads; ledger outcomes
+// arrive on the writer's thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "api/in_flight_keys.h"
+#include "api/rate_limiter.h"
+#include "cache/cache.h"
+#include "core/clock.h"
+#include "core/ids.h"
+#include "domain/render.h"
+#include "gateway/gateway.h"
+#include "http/http.h"
+#include "ledger/ledger.h"
+#include "metrics/metrics.h"
+#include "payments/card_flow.h"
+
+namespace payd::api {
+
+struct ApiOptions {
+  RateLimitOptions rate_limits;
+  std::int64_t session_ttl_ms = 15 * 60 * 1000;
+  std::string card_fingerprint_key;  // secret for card fingerprints
+  std::string ledger_backend = "sqlite";
+};
+
+struct Dependencies {
+  ledger::Ledger& ledger;
+  cache::Cache& cache;
+  gateway::Gateway& gateway;
+  payments::CardFlow& card_flow;
+  Clock& clock;
+  IdGenerator& ids;
+  metrics::Registry& registry;
+};
+
+// One request being answered.
+struct Call {
+  http::Request request;
+  http::Respond respond;
+  std::string route;                // "POST /v1/transfers": the metrics label
+  std::vector<std::string> params;  // path parameters, in order
+};
+
+class Api final : public http::Handler {
+ public:
+  Api(Dependencies dependencies, ApiOptions options);
+  ~Api() override;
+
+  void handle(http::Request request, http::Respond respond) override;
+
+ private:
+  using Handler = void (Api::*)(Call call);
+  struct Route {
+    std::string method;
+    std::vector<std::string> pattern;  // segments; "*" matches one parameter
+    Handler handler;
+    std::string label;
+  };
+  // 415 check, key parse and body parse shared by every POST.
+  struct Prepared {
+    std::optional<std::string> key;
+    boost::json::value body;
+    const boost::json::object& object() const { return body.get_object(); }
+  };
+  // Makes the ledger command for a POST from its body.
+  using BuildCommand = std::function<Result<ledger::Command>(const Prepared& prepared, Call& call)>;
+  // Answers the call and releases its key.
+  using Finish = std::function<void(const ledger::Outcome& outcome)>;
+  // What to do with the ledger's outcome; by default, finish with it.
+  using Continue = std::function<void(const ledger::Outcome& outcome, Finish finish)>;
+  // How the submission reaches the ledger; by default, straight to it.
+  using Dispatch = std::function<void(ledger::Submission submission, std::function<void(ledger::Outcome)> done)>;
+
+  void add_routes();
+
+  // Plumbing (api.cc).
+  void reply(Call& call, unsigned status, std::string body, std::vector<http::Header> headers = {});
+  void reply_problem(Call& call, const Problem& problem);
+  void reply_outcome(Call& call, const ledger::Outcome& outcome);
+  template <typename T>
+  void reply_read(Call& call, const Result<T>& result);
+  // The POST path: prepare, take the key (409 when in flight), build the
+  // command, submit it. `key_required` as API.md lists.
+  void submit(Call call, bool key_required, const BuildCommand& build, Continue next = {},
+              Dispatch dispatch = {});
+  Result<Prepared> prepare(const Call& call, bool key_required);
+  Result<ledger::Page> page_from_query(const std::string& query, std::string* merchant);
+
+  // Accounts, deposits, transfers, merchants, payment methods (ledger_routes.cc).
+  void create_account(Call call);
+  void get_account(Call call);
+  void list_entries(Call call);
+  void create_deposit(Call call);
+  void create_transfer(Call call);
+  void get_transfer(Call call);
+  void create_merchant(Call call);
+  void update_merchant(Call call);
+  void get_merchant(Call call);
+  void create_payment_method(Call call);
+  void get_payment_method(Call call);
+
+  // Payments and sessions (payment_routes.cc).
+  void create_payment(Call call);
+  void get_payment(Call call);
+  void list_payments(Call call);
+  void capture_payment(Call call);
+  void void_payment(Call call);
+  void refund_payment(Call call);
+  void create_session(Call call);
+  void get_session(Call call);
+
+  // Operations (operation_routes.cc).
+  void healthz(Call call);
+  void readyz(Call call);
+  void metrics(Call call);
+  void problem_description(Call call);
+  void admin_status(Call call);
+  void trial_balance(Call call);
+  void list_gateways(Call call);
+
+  Dependencies deps_;
+  ApiOptions options_;
+  InFlightKeys in_flight_;
+  RateLimiter rate_limiter_;
+  std::vector<Route> routes_;
+  metrics::Counter& keys_in_use_;
+  metrics::Counter& rate_limited_;
+};
+
+template <typename T>
+void Api::reply_read(Call& call, const Result<T>& result) {
+  if (!result.ok()) return reply_problem(call, result.problem());
+  reply(call, 200, render(result.value()));
+}
+
+}  // namespace payd::api

@@ -1,0 +1,93 @@
+// Routes for health, readiness, metrics, problem descriptions and the admin
+// views.
+#include "api/api.h"
+#include "core/json_writer.h"
+
+namespace payd::api {
+
+void Api::healthz(Call call) { reply(call, 200, "{\"status\":\"ok\"}"); }
+
+void Api::readyz(Call call) {
+  bool ledger_ready = deps_.ledger.healthy() && deps_.ledger.account("acct_readiness_probe").problem().code == "not_found";
+  std::string body;
+  JsonWriter json(body);
+  json.begin_object().member("status", ledger_ready ? "ok" : "unavailable");
+  json.key("components").begin_object();
+  json.member("ledger", ledger_ready ? "ok" : "unavailable").member("cache", "ok");
+  json.end_object().end_object();
+  if (!ledger_ready) {
+    Problem problem = make_problem("unavailable", "the ledger cannot be reached");
+    problem.retry_after_s = 1;
+    return reply_problem(call, problem);
+  }
+  reply(call, 200, std::move(body));
+}
+
+void Api::metrics(Call call) {
+  http::Response response;
+  response.status = 200;
+  response.content_type = "text/plain; version=0.0.4";
+  response.body = deps_.registry.render();
+  response.route = call.route;
+  call.respond(std::move(response));
+}
+
+void Api::problem_description(Call call) {
+  const ProblemType* type = find_problem_type(call.params[0]);
+  if (!type) return reply_problem(call, not_found("no problem type " + call.params[0]));
+  std::string body;
+  JsonWriter json(body);
+  json.begin_object().member("type", "/problems/" + std::string(type->code)).member("code", type->code);
+  json.member("status", static_cast<std::int64_t>(type->status)).member("title", type->title);
+  json.member("description", type->description).end_object();
+  reply(call, 200, std::move(body));
+}
+
+void Api::admin_status(Call call) {
+  ledger::Ledger::Stats stats = deps_.ledger.stats();
+  std::string body;
+  JsonWriter json(body);
+  json.begin_object();
+  json.member("mode", stats.queue_depth * 2 > stats.queue_capacity ? "shedding" : "normal");
+  json.member("ledger_backend", options_.ledger_backend);
+  json.key("circuits").begin_object().member(deps_.gateway.name(), "closed").end_object();
+  json.key("queues").begin_object();
+  json.member("ledger_depth", stats.queue_depth).member("ledger_capacity", stats.queue_capacity);
+  json.end_object();
+  json.key("batches").begin_object();
+  json.member("count", stats.batches).member("commands", stats.commands).member("size_max", stats.batch_size_max);
+  json.member("mean_size", stats.batches ? stats.commands / stats.batches : 0);
+  json.end_object();
+  json.member("idempotency_keys_in_flight", static_cast<std::int64_t>(in_flight_.size()));
+  json.end_object();
+  reply(call, 200, std::move(body));
+}
+
+void Api::trial_balance(Call call) {
+  Result<std::vector<ledger::TrialBalanceLine>> lines = deps_.ledger.trial_balance();
+  if (!lines.ok()) return reply_problem(call, lines.problem());
+  std::string body;
+  JsonWriter json(body);
+  json.begin_object().member("object", "trial_balance").key("currencies").begin_array();
+  for (const auto& line : lines.value()) {
+    json.begin_object().member("currency", line.currency).member("sum", line.sum);
+    json.key("system_accounts").begin_array();
+    for (const auto& account : line.system_accounts) {
+      json.begin_object().member("id", account.id).member("role", to_string(account.role));
+      json.member("balance", account.balance).end_object();
+    }
+    json.end_array().end_object();
+  }
+  json.end_array().end_object();
+  reply(call, 200, std::move(body));
+}
+
+void Api::list_gateways(Call call) {
+  std::string item;
+  JsonWriter json(item);
+  json.begin_object().member("name", deps_.gateway.name()).member("status", "up").member("circuit", "closed");
+  json.member("checked_at", format_rfc3339(deps_.clock.now_ms())).end_object();
+  reply(call, 200, render_list({item}, false));
+}
+
+}  // namespace payd::api

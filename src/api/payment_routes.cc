@@ -1,0 +1,264 @@
+// Routes for payments (wallet and card), captures, voids, refunds and
+// checkout sessions.
+#include <boost/json/parse.hpp>
+
+#include "api/api.h"
+#include "api/body.h"
+#include "core/json_writer.h"
+
+namespace payd::api {
+namespace {
+
+std::string session_key(const std::string& id) { return "payment:session:" + id; }
+
+// What create_payment learns while building its command, for what follows.
+struct PaymentContext {
+  Payment payment;  // amount, currency, capture: enough to call the gateway
+  std::optional<PaymentMethod> method;
+  std::optional<cache::Entry> session;  // taken from the cache; put back unless consumed
+  std::string session_id;
+};
+
+Status check_session(const cache::Entry& session, const Payment& payment, const std::string& customer) {
+  boost::system::error_code error;
+  boost::json::value value = boost::json::parse(session.value, error);
+  if (error || !value.is_object()) return invalid_request("the session is not usable", "session");
+  const auto& object = value.get_object();
+  auto text = [&](const char* name) -> std::string {
+    const auto* member = object.if_contains(name);
+    return member && member->is_string() ? std::string(member->get_string()) : std::string();
+  };
+  const auto* amount = object.if_contains("amount");
+  bool matches = text("merchant") == payment.merchant && text("currency") == payment.currency && amount &&
+                 amount->is_int64() && amount->get_int64() == payment.amount &&
+                 (text("customer").empty() || text("customer") == customer);
+  if (!matches) return invalid_request("the payment does not match its session", "session");
+  return Ok{};
+}
+
+}  // namespace
+
+void Api::create_payment(Call call) {
+  auto context = std::make_shared<PaymentContext>();
+  auto build = [this, context](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+    Fields fields(prepared.object());
+    if (Status known = fields.only({"amount", "currency", "merchant", "payment_method", "account", "capture",
+                                    "session", "description", "metadata"});
+        !known.ok()) {
+      return known.take_problem();
+    }
+    Result<Minor> amount = fields.amount("amount");
+    if (!amount.ok()) return amount.take_problem();
+    Result<std::string> currency = fields.currency("currency");
+    if (!currency.ok()) return currency.take_problem();
+    Result<std::string> merchant = fields.id("merchant", "mer_");
+    if (!merchant.ok()) return merchant.take_problem();
+    Result<std::optional<std::string>> method_id = fields.optional_id("payment_method", "pm_");
+    if (!method_id.ok()) return method_id.take_problem();
+    Result<std::optional<std::string>> account = fields.optional_id("account", "acct_");
+    if (!account.ok()) return account.take_problem();
+    if (method_id.value().has_value() == account.value().has_value()) {
+      return invalid_request("give exactly one source: payment_method or account", "payment_method");
+    }
+    Result<std::optional<bool>> capture = fields.optional_bool("capture");
+    if (!capture.ok()) return capture.take_problem();
+    Result<std::optional<std::string>> session = fields.optional_id("session", "cs_");
+    if (!session.ok()) return session.take_problem();
+    Result<std::optional<std::string>> description = fields.optional_string("description");
+    if (!description.ok()) return description.take_problem();
+    Result<std::string> metadata = fields.metadata();
+    if (!metadata.ok()) return metadata.take_problem();
+
+    Payment& payment = context->payment;
+    payment.amount = amount.value();
+    payment.currency = currency.value();
+    payment.merchant = merchant.value();
+    payment.capture = capture.value().value_or(true);
+    std::string customer;
+    if (method_id.value()) {
+      Result<PaymentMethod> method = deps_.ledger.payment_method(*method_id.value());
+      if (!method.ok()) {
+        if (method.problem().code == "not_found") return invalid_request("no payment method " + *method_id.value(), "payment_method");
+        return method.take_problem();
+      }
+      customer = method->customer.empty() ? "card:" + method->fingerprint : method->customer;
+      context->method = std::move(method.value());
+    } else {
+      customer = *account.value();
+    }
+
+    if (session.value()) {
+      context->session_id = *session.value();
+      context->session = deps_.cache.take(session_key(context->session_id));
+      if (!context->session) return invalid_request("the session has expired or was used", "session");
+      Status matches = check_session(*context->session, payment, customer);
+      if (!matches.ok()) {
+        deps_.cache.set(session_key(context->session_id), context->session->value, context->session->ttl_left_ms);
+        return matches.problem();
+      }
+    }
+
+    if (rate_limiter_.enabled()) {
+      Result<bool> seen = deps_.ledger.has_idempotency_key(*prepared.key);
+      if (!seen.ok()) return seen.take_problem();
+      if (!seen.value()) {
+        RateDecision decision = rate_limiter_.attempt(customer);
+        if (!decision.allowed) {
+          rate_limited_.add();
+          if (context->session) {
+            deps_.cache.set(session_key(context->session_id), context->session->value, context->session->ttl_left_ms);
+          }
+          Problem problem = make_problem("rate_limited", "too many new payment attempts for this customer");
+          problem.retry_after_s = static_cast<unsigned>(decision.retry_after_s);
+          problem.headers.emplace_back("RateLimit-Policy", decision.policy_header);
+          problem.headers.emplace_back("RateLimit", decision.limit_header);
+          return problem;
+        }
+      }
+    }
+
+    std::string text = description.value().value_or("");
+    if (context->method) {
+      return ledger::Command(ledger::BeginCardPayment{payment.amount, payment.currency, payment.merchant,
+                                                      context->method->id, payment.capture, text, metadata.value()});
+    }
+    return ledger::Command(ledger::WalletPayment{payment.amount, payment.currency, payment.merchant, *account.value(),
+                                                 payment.capture, text, metadata.value()});
+  };
+
+  std::string request_id = call.request.request_id;
+  auto next = [this, context, request_id](const ledger::Outcome& outcome, Finish finish) {
+    auto finish_and_settle_session = [this, context, finish](const ledger::Outcome& final_outcome) {
+      unsigned status = final_outcome.reply.status;
+      bool consumed = status == 201 || status == 202;
+      if (context->session && !consumed) {
+        deps_.cache.set(session_key(context->session_id), context->session->value, context->session->ttl_left_ms);
+      }
+      finish(final_outcome);
+    };
+    switch (outcome.kind) {
+      case ledger::Outcome::Kind::started:
+        context->payment.id = outcome.payment_id;
+        deps_.card_flow.authorize(context->payment, *context->method, request_id, finish_and_settle_session);
+        return;
+      case ledger::Outcome::Kind::resume:
+        deps_.card_flow.resume(outcome.payment_id, request_id, finish_and_settle_session);
+        return;
+      default:
+        finish_and_settle_session(outcome);
+    }
+  };
+  submit(std::move(call), true, build, next);
+}
+
+void Api::get_payment(Call call) { reply_read(call, deps_.ledger.payment(call.params[0])); }
+
+void Api::list_payments(Call call) {
+  std::string merchant;
+  Result<ledger::Page> page = page_from_query(call.request.query, &merchant);
+  if (!page.ok()) return reply_problem(call, page.problem());
+  if (merchant.empty()) return reply_problem(call, invalid_request("merchant is required", "merchant"));
+  Result<ledger::List<Payment>> list = deps_.ledger.payments(merchant, page.value());
+  if (!list.ok()) return reply_problem(call, list.problem());
+  reply(call, 200, render_list_of(list->data, list->has_more));
+}
+
+void Api::capture_payment(Call call) {
+  std::string id = call.params[0];
+  auto card_payment = std::make_shared<std::optional<Payment>>();
+  auto build = [this, id, card_payment](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+    Fields fields(prepared.object());
+    if (Status known = fields.only({"amount"}); !known.ok()) return known.take_problem();
+    Result<std::optional<Minor>> amount = fields.optional_amount("amount");
+    if (!amount.ok()) return amount.take_problem();
+    Result<Payment> payment = deps_.ledger.payment(id);
+    if (!payment.ok()) return payment.take_problem();
+    if (amount.value() && *amount.value() > payment->amount) {
+      return invalid_request("the capture amount is more than the authorised " + std::to_string(payment->amount),
+                             "amount");
+    }
+    if (payment->source_type == SourceType::card && payment->status == PaymentStatus::authorized) {
+      *card_payment = payment.value();
+    }
+    return ledger::Command(ledger::CapturePayment{id, amount.value()});
+  };
+  // A card capture is confirmed at the gateway first, outside any
+  // transaction; the gateway call is idempotent per payment, so a retry after
+  // a crash between the two steps captures once.
+  auto dispatch = [this, card_payment](ledger::Submission submission, std::function<void(ledger::Outcome)> done) {
+    if (*card_payment) {
+      deps_.card_flow.capture(**card_payment, std::move(submission), std::move(done));
+    } else {
+      deps_.ledger.submit(std::move(submission), std::move(done));
+    }
+  };
+  submit(std::move(call), true, build, {}, dispatch);
+}
+
+void Api::void_payment(Call call) {
+  std::string id = call.params[0];
+  submit(std::move(call), true, [id](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+    Fields fields(prepared.object());
+    if (Status known = fields.only({}); !known.ok()) return known.take_problem();
+    return ledger::Command(ledger::VoidPayment{id});
+  });
+}
+
+void Api::refund_payment(Call call) {
+  std::string id = call.params[0];
+  submit(std::move(call), true, [this, id](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+    Fields fields(prepared.object());
+    if (Status known = fields.only({"amount", "reason"}); !known.ok()) return known.take_problem();
+    Result<std::optional<Minor>> amount = fields.optional_amount("amount");
+    if (!amount.ok()) return amount.take_problem();
+    Result<std::optional<std::string>> reason = fields.optional_string("reason", 200);
+    if (!reason.ok()) return reason.take_problem();
+    Result<Payment> payment = deps_.ledger.payment(id);
+    if (!payment.ok()) return payment.take_problem();
+    return ledger::Command(ledger::RefundPayment{id, amount.value(), reason.value().value_or("")});
+  });
+}
+
+void Api::create_session(Call call) {
+  Result<Prepared> prepared = prepare(call, false);
+  if (!prepared.ok()) return reply_problem(call, prepared.problem());
+  Fields fields(prepared->object());
+  if (Status known = fields.only({"merchant", "amount", "currency", "customer", "payment_method"}); !known.ok()) {
+    return reply_problem(call, known.problem());
+  }
+  Result<std::string> merchant = fields.id("merchant", "mer_");
+  if (!merchant.ok()) return reply_problem(call, merchant.problem());
+  Result<Minor> amount = fields.amount("amount");
+  if (!amount.ok()) return reply_problem(call, amount.problem());
+  Result<std::string> currency = fields.currency("currency");
+  if (!currency.ok()) return reply_problem(call, currency.problem());
+  Result<std::optional<std::string>> customer = fields.optional_id("customer", "acct_");
+  if (!customer.ok()) return reply_problem(call, customer.problem());
+  Result<std::optional<std::string>> method = fields.optional_id("payment_method", "pm_");
+  if (!method.ok()) return reply_problem(call, method.problem());
+  if (!deps_.ledger.merchant(merchant.value()).ok()) {
+    return reply_problem(call, invalid_request("no merchant " + merchant.value(), "merchant"));
+  }
+  std::int64_t now_ms = deps_.clock.now_ms();
+  std::string body;
+  JsonWriter json(body);
+  json.begin_object();
+  json.member("id", deps_.ids.next(IdType::session)).member("object", "session").member("status", "open");
+  json.member("merchant", merchant.value()).member("amount", amount.value()).member("currency", currency.value());
+  json.member_or_null("customer", customer.value().value_or(""));
+  json.member_or_null("payment_method", method.value().value_or(""));
+  json.member("created_at", format_rfc3339(now_ms));
+  json.member("expires_at", format_rfc3339(now_ms + options_.session_ttl_ms));
+  json.end_object();
+  std::string id = body.substr(7, body.find('"', 7) - 7);
+  deps_.cache.set(session_key(id), body, options_.session_ttl_ms);
+  reply(call, 201, std::move(body));
+}
+
+void Api::get_session(Call call) {
+  std::optional<std::string> session = deps_.cache.get(session_key(call.params[0]));
+  if (!session) return reply_problem(call, not_found("no open session " + call.params[0]));
+  reply(call, 200, std::move(*session));
+}
+
+}  // namespace payd::api

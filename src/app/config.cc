@@ -1,0 +1,83 @@
+#include "app/config.h"
+
+#include <CLI/CLI.hpp>
+
+namespace payd::app {
+namespace {
+
+// "on"/"off" (also true/false, 1/0) for switches that can be turned off.
+CLI::Option* add_switch(CLI::App& app, const std::string& name, bool& value, const std::string& help,
+                        const std::string& environment) {
+  return app.add_option_function<std::string>(
+                name,
+                [&value, name](const std::string& text) {
+                  if (text == "on" || text == "true" || text == "1") {
+                    value = true;
+                  } else if (text == "off" || text == "false" || text == "0") {
+                    value = false;
+                  } else {
+                    throw CLI::ValidationError(name, "must be on or off");
+                  }
+                },
+                help + " (on|off, default " + (value ? "on" : "off") + ")")
+      ->envname(environment);
+}
+
+}  // namespace
+
+Config parse_config(int argc, char** argv) {
+  Config config;
+  CLI::App app{"payd: a payment core with a double-entry ledger, exactly-once requests and group commit"};
+  app.option_defaults()->always_capture_default();
+  app.set_config("--config", "", "TOML file with any of the options below (names without dashes)");
+
+  app.add_option("--listen", config.listen, "Address to listen on")->envname("PAYD_LISTEN");
+  app.add_option("--port", config.port, "Port to listen on (0: any free port)")->envname("PAYD_PORT");
+  app.add_option("--port-file", config.port_file, "Write the bound port to this file once listening")
+      ->envname("PAYD_PORT_FILE");
+  app.add_option("--data-dir", config.data_dir, "Folder for the embedded SQLite ledger and keys")
+      ->envname("PAYD_DATA_DIR");
+  app.add_option("--ledger", config.ledger, "Ledger: empty for SQLite in --data-dir, or sqlite:PATH")
+      ->envname("PAYD_LEDGER_URL");
+  app.add_option("--threads", config.threads, "HTTP event loop threads")->envname("PAYD_THREADS")->check(CLI::Range(1, 64));
+  app.add_option("--in-flight-max", config.in_flight_max, "Requests handled at once before 503 overloaded")
+      ->envname("PAYD_IN_FLIGHT_MAX")->check(CLI::Range(1, 1'000'000));
+  app.add_option("--batch-size-max", config.batch_size_max, "Ledger commands per transaction (group commit)")
+      ->envname("PAYD_BATCH_SIZE_MAX")->check(CLI::Range(1, 65'536));
+  app.add_option("--queue-capacity", config.queue_capacity, "Ledger commands queued before 503 overloaded")
+      ->envname("PAYD_QUEUE_CAPACITY")->check(CLI::Range(1, 10'000'000));
+  app.add_option("--request-timeout-ms", config.request_timeout_ms, "A request must arrive within this (408)")
+      ->envname("PAYD_REQUEST_TIMEOUT_MS");
+  app.add_option("--idle-timeout-ms", config.idle_timeout_ms, "Idle keep-alive connections close after this")
+      ->envname("PAYD_IDLE_TIMEOUT_MS");
+  app.add_option("--shutdown-grace-ms", config.shutdown_grace_ms, "Time in-flight requests get on SIGTERM")
+      ->envname("PAYD_SHUTDOWN_GRACE_MS");
+  add_switch(app, "--access-log", config.access_log, "One JSON line per request on stdout", "PAYD_ACCESS_LOG");
+  app.add_option("--gateway-latency-ms", config.gateway_latency_ms, "Latency of the simulated gateway")
+      ->envname("PAYD_GATEWAY_LATENCY_MS")->check(CLI::Range(0, 60'000));
+  app.add_option("--gateway-timeout-ms", config.gateway_timeout_ms, "Gateway answer deadline; then 202 pending")
+      ->envname("PAYD_GATEWAY_TIMEOUT_MS")->check(CLI::Range(1, 600'000));
+  app.add_option("--gateway-attempts-max", config.gateway_attempts_max, "Gateway tries on 5xx, with backoff")
+      ->envname("PAYD_GATEWAY_ATTEMPTS_MAX")->check(CLI::Range(1, 10));
+  app.add_option("--recovery-interval-ms", config.recovery_interval_ms, "How often pending payments are resolved")
+      ->envname("PAYD_RECOVERY_INTERVAL_MS")->check(CLI::Range(10, 3'600'000));
+  app.add_option("--idempotency-retention-s", config.idempotency_retention_s, "How long idempotency keys are kept")
+      ->envname("PAYD_IDEMPOTENCY_RETENTION_S")->check(CLI::Range(std::int64_t{60}, std::int64_t{365} * 86400));
+  add_switch(app, "--rate-limits", config.rate_limits, "Per-customer limits on new payment attempts",
+             "PAYD_RATE_LIMITS");
+  app.add_option("--rate-limit-per-minute", config.rate_limit_per_minute, "New payments per customer per minute")
+      ->envname("PAYD_RATE_LIMIT_PER_MINUTE");
+  app.add_option("--rate-limit-per-hour", config.rate_limit_per_hour, "New payments per customer per hour")
+      ->envname("PAYD_RATE_LIMIT_PER_HOUR");
+  app.add_option("--rate-limit-per-day", config.rate_limit_per_day, "New payments per customer per day")
+      ->envname("PAYD_RATE_LIMIT_PER_DAY");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    std::exit(app.exit(error) == 0 ? 0 : 2);
+  }
+  return config;
+}
+
+}  // namespace payd::app

@@ -1,0 +1,142 @@
+// payd: wires the ledger, the cache, the gateway, the API and the HTTP server
+// together, and runs until SIGTERM or SIGINT.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "api/api.h"
+#include "app/config.h"
+#include "cache/memory_cache.h"
+#include "gateway/simulated_gateway.h"
+#include "http/server.h"
+#include "ledger/sqlite/sqlite_ledger.h"
+#include "payments/card_flow.h"
+#include "payments/recovery_worker.h"
+
+namespace payd::app {
+namespace {
+
+// Lets the server be built before the API, which needs the server's
+// scheduler for gateway timeouts.
+class ForwardingHandler final : public http::Handler {
+ public:
+  void handle(http::Request request, http::Respond respond) override {
+    target_->handle(std::move(request), std::move(respond));
+  }
+  void set_target(http::Handler& target) { target_ = &target; }
+
+ private:
+  http::Handler* target_ = nullptr;
+};
+
+[[noreturn]] void fail(const std::string& message) {
+  std::cerr << "payd: " << message << "\n";
+  std::exit(1);
+}
+
+// The secret for card fingerprints, made on first start and kept with the data.
+std::string load_or_make_secret(const std::filesystem::path& path, Random& random) {
+  std::ifstream existing(path);
+  std::string secret;
+  if (existing >> secret && secret.size() == 64) return secret;
+  static constexpr char hex[] = "0123456789abcdef";
+  secret.clear();
+  for (int i = 0; i < 4; ++i) {
+    std::uint64_t bits = random.next_u64();
+    for (int j = 0; j < 16; ++j, bits >>= 4) secret.push_back(hex[bits & 0xf]);
+  }
+  std::ofstream out(path, std::ios::trunc);
+  out << secret << "\n";
+  if (!out) fail("cannot write " + path.string());
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  return secret;
+}
+
+void write_port_file(const std::string& path, std::uint16_t port) {
+  if (path.empty()) return;
+  std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << port << "\n";
+    if (!out) fail("cannot write " + temporary);
+  }
+  std::filesystem::rename(temporary, path);
+}
+
+std::string sqlite_path(const Config& config) {
+  if (config.ledger.empty()) return (std::filesystem::path(config.data_dir) / "ledger.db").string();
+  if (config.ledger.rfind("sqlite:", 0) == 0) return config.ledger.substr(7);
+  fail("unsupported ledger URL '" + config.ledger + "': this build supports the embedded SQLite ledger (sqlite:PATH)");
+}
+
+int run(const Config& config) {
+  std::error_code error;
+  std::filesystem::create_directories(config.data_dir, error);
+  if (error) fail("cannot create data folder " + config.data_dir + ": " + error.message());
+
+  SystemClock clock;
+  SeededRandom random;
+  IdGenerator ids(clock, random);
+  metrics::Registry registry;
+
+  ledger::sqlite::SqliteOptions ledger_options;
+  ledger_options.path = sqlite_path(config);
+  ledger_options.batch_size_max = config.batch_size_max;
+  ledger_options.queue_capacity = std::max(config.queue_capacity, config.batch_size_max);
+  ledger::sqlite::SqliteLedger ledger(ledger_options, ids, clock, registry);
+  if (Status opened = ledger.open(); !opened.ok()) fail(opened.problem().detail);
+
+  http::Server::Options server_options;
+  server_options.address = config.listen;
+  server_options.port = config.port;
+  server_options.threads = config.threads;
+  server_options.in_flight_max = config.in_flight_max;
+  server_options.request_timeout_ms = config.request_timeout_ms;
+  server_options.idle_timeout_ms = config.idle_timeout_ms;
+  server_options.shutdown_grace_ms = config.shutdown_grace_ms;
+  server_options.access_log = config.access_log;
+  ForwardingHandler forwarding;
+  http::Server server(server_options, forwarding, registry, clock, ids);
+
+  cache::MemoryCache cache(clock);
+  gateway::SimulatedGateway gateway(server.scheduler(), std::chrono::milliseconds(config.gateway_latency_ms));
+  payments::CardFlowOptions card_options;
+  card_options.gateway_timeout = std::chrono::milliseconds(config.gateway_timeout_ms);
+  card_options.attempts_max = config.gateway_attempts_max;
+  payments::CardFlow card_flow(ledger, gateway, server.scheduler(), random, card_options);
+
+  api::ApiOptions api_options;
+  api_options.rate_limits = api::RateLimitOptions{config.rate_limits, config.rate_limit_per_minute,
+                                                  config.rate_limit_per_hour, config.rate_limit_per_day};
+  api_options.card_fingerprint_key =
+      load_or_make_secret(std::filesystem::path(config.data_dir) / "card_fingerprint.key", random);
+  api::Api api(api::Dependencies{ledger, cache, gateway, card_flow, clock, ids, registry}, api_options);
+  forwarding.set_target(api);
+
+  payments::RecoveryOptions recovery_options;
+  recovery_options.interval = std::chrono::milliseconds(config.recovery_interval_ms);
+  recovery_options.pending_age_min = std::chrono::milliseconds(config.gateway_timeout_ms);
+  recovery_options.idempotency_retention = std::chrono::seconds(config.idempotency_retention_s);
+  payments::RecoveryWorker recovery(ledger, card_flow, clock, registry, recovery_options);
+
+  Result<std::uint16_t> port = server.start();
+  if (!port.ok()) fail(port.problem().detail);
+  write_port_file(config.port_file, port.value());
+  std::fprintf(stderr, "payd listening on %s:%u (ledger %s, batch_size_max %zu)\n", config.listen.c_str(),
+               static_cast<unsigned>(port.value()), ledger_options.path.c_str(), config.batch_size_max);
+
+  recovery.start();
+  server.set_on_shutdown([&] {
+    recovery.stop();
+    ledger.shutdown();
+  });
+  server.run();
+  std::fprintf(stderr, "payd stopped\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace payd::app
+
+int main(int argc, char** argv) { return payd::app::run(payd::app::parse_config(argc, argv)); }

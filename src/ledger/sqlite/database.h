@@ -1,0 +1,85 @@
+// Thin RAII wrappers over the SQLite C API.
+//
+// Errors from SQLite are exceptional here (disk full, corruption, a bug in
+// a statement): they throw DatabaseError, which the ledger turns into a 503
+// `unavailable` or 500 `internal_error` after rolling back. Not thread-safe:
+// a Connection and its Statements belong to one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace payd::ledger::sqlite {
+
+class DatabaseError : public std::runtime_error {
+ public:
+  DatabaseError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  int code() const { return code_; }
+  // A constraint or trigger refused a write: a bug in payd, not an outage.
+  bool is_constraint() const;
+
+ private:
+  int code_;
+};
+
+class Connection {
+ public:
+  // Opens (creating when asked) the database at `path`.
+  Connection(const std::string& path, bool read_only);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void execute(std::string_view sql);  // one or more statements, no results
+  sqlite3* handle() { return db_; }
+  std::int64_t changes() const;
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class Statement {
+ public:
+  Statement(Connection& connection, std::string_view sql);
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  // Binders use 1-based positions; return *this for chaining.
+  Statement& bind(int position, std::int64_t value);
+  Statement& bind(int position, std::string_view text);  // copied by SQLite
+  Statement& bind_null(int position);
+  Statement& bind_text_or_null(int position, std::string_view text);
+
+  // true when a row is available, false when done. Throws on error.
+  bool step();
+  // Steps a statement that returns no rows, then resets it.
+  void run();
+  // Ready for new bindings; clears nothing else.
+  void reset();
+
+  std::int64_t integer(int column) const;
+  std::string text(int column) const;  // "" for NULL
+  bool is_null(int column) const;
+
+ private:
+  Connection& connection_;
+  sqlite3_stmt* statement_ = nullptr;
+};
+
+// Resets a statement when leaving scope, so it can be reused.
+class ResetOnExit {
+ public:
+  explicit ResetOnExit(Statement& statement) : statement_(statement) {}
+  ~ResetOnExit() { statement_.reset(); }
+
+ private:
+  Statement& statement_;
+};
+
+}  // namespace payd::ledger::sqlite

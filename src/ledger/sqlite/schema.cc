@@ -1,0 +1,171 @@
+// Why the schema looks the way it does:
+// - Entries are keyed by (account, sequence): listing an account's entries
+//   newest first is one range scan, and a duplicate sequence is impossible.
+//   Triggers refuse UPDATE and DELETE on entries: corrections are new entries.
+// - The balance row lives on the account (balance, held, version) and is
+//   written in the same transaction as the entries; payctl verify checks it
+//   equals the sum of the entries.
+// - Idempotency outcomes are rows in the same database, written in the same
+//   transaction as the effects they describe.
+#include "ledger/sqlite/schema.h"
+
+#include <array>
+#include <string_view>
+
+namespace payd::ledger::sqlite {
+namespace {
+
+constexpr std::string_view migration_1 = R"sql(
+CREATE TABLE accounts (
+  id TEXT PRIMARY KEY,
+  currency TEXT NOT NULL CHECK (length(currency) = 3),
+  type TEXT NOT NULL CHECK (type IN ('customer', 'merchant', 'internal')),
+  role TEXT CHECK (role IN ('external', 'fees', 'gateway_clearing')),
+  overdraft_limit INTEGER NOT NULL CHECK (overdraft_limit >= 0),
+  metadata TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  balance INTEGER NOT NULL,
+  held INTEGER NOT NULL CHECK (held >= 0),
+  version INTEGER NOT NULL CHECK (version >= 0)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX accounts_by_role ON accounts (currency, role) WHERE role IS NOT NULL;
+
+CREATE TABLE entries (
+  account TEXT NOT NULL,
+  sequence INTEGER NOT NULL CHECK (sequence > 0),
+  id TEXT NOT NULL,
+  transfer TEXT NOT NULL,
+  amount INTEGER NOT NULL CHECK (amount <> 0),
+  currency TEXT NOT NULL,
+  balance_after INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (account, sequence)
+) WITHOUT ROWID;
+CREATE TRIGGER entries_are_immutable_update BEFORE UPDATE ON entries
+BEGIN SELECT RAISE(ABORT, 'ledger entries are immutable'); END;
+CREATE TRIGGER entries_are_immutable_delete BEFORE DELETE ON entries
+BEGIN SELECT RAISE(ABORT, 'ledger entries are immutable'); END;
+
+CREATE TABLE journal (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('transfer', 'deposit')),
+  from_account TEXT NOT NULL,
+  to_account TEXT NOT NULL,
+  amount INTEGER NOT NULL CHECK (amount > 0 AND amount <= 1000000000000000),
+  currency TEXT NOT NULL,
+  description TEXT,
+  metadata TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER journal_is_immutable_update BEFORE UPDATE ON journal
+BEGIN SELECT RAISE(ABORT, 'journal transfers are immutable'); END;
+CREATE TRIGGER journal_is_immutable_delete BEFORE DELETE ON journal
+BEGIN SELECT RAISE(ABORT, 'journal transfers are immutable'); END;
+
+CREATE TABLE idempotency_keys (
+  key TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('started', 'completed')),
+  status INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  payment TEXT,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+
+CREATE TABLE merchants (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  settlement_currency TEXT NOT NULL,
+  max_amount INTEGER NOT NULL CHECK (max_amount > 0),
+  fee_bps INTEGER NOT NULL CHECK (fee_bps BETWEEN 0 AND 10000),
+  fee_fixed INTEGER NOT NULL CHECK (fee_fixed >= 0),
+  mcc TEXT,
+  processor TEXT,
+  active INTEGER NOT NULL,
+  account TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE payment_methods (
+  id TEXT PRIMARY KEY,
+  brand TEXT NOT NULL,
+  bin TEXT NOT NULL,
+  last4 TEXT NOT NULL,
+  exp_month INTEGER NOT NULL,
+  exp_year INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  customer TEXT,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE payments (
+  id TEXT PRIMARY KEY,
+  amount INTEGER NOT NULL CHECK (amount > 0 AND amount <= 1000000000000000),
+  currency TEXT NOT NULL,
+  merchant TEXT NOT NULL,
+  source_type TEXT NOT NULL CHECK (source_type IN ('card', 'account')),
+  source_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  capture INTEGER NOT NULL,
+  amount_captured INTEGER NOT NULL CHECK (amount_captured >= 0),
+  amount_refunded INTEGER NOT NULL CHECK (amount_refunded >= 0 AND amount_refunded <= amount_captured),
+  fee INTEGER NOT NULL CHECK (fee >= 0),
+  held INTEGER NOT NULL CHECK (held >= 0),
+  gateway TEXT,
+  gateway_reference TEXT,
+  failure_code TEXT,
+  description TEXT,
+  metadata TEXT NOT NULL,
+  idempotency_key TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX payments_by_merchant ON payments (merchant, id);
+CREATE INDEX payments_pending ON payments (updated_at) WHERE status = 'pending';
+
+CREATE TABLE refunds (
+  id TEXT PRIMARY KEY,
+  payment TEXT NOT NULL,
+  amount INTEGER NOT NULL CHECK (amount > 0),
+  status TEXT NOT NULL,
+  reason TEXT,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array migrations = {migration_1};
+
+}  // namespace
+
+void prepare_database(Connection& connection) {
+  // synchronous=FULL: every commit is fsynced before it is acknowledged.
+  // A large page cache and memory map keep the hot B-tree pages (accounts,
+  // recent entries) in memory; checkpoints run every ~40 MiB of WAL.
+  connection.execute(
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536; "
+      "PRAGMA mmap_size=268435456; PRAGMA wal_autocheckpoint=10000; PRAGMA temp_store=MEMORY;");
+  connection.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)");
+  Statement current(connection, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+  current.step();
+  std::int64_t applied = current.integer(0);
+  current.reset();
+  for (std::size_t i = static_cast<std::size_t>(applied); i < migrations.size(); ++i) {
+    connection.execute("BEGIN IMMEDIATE");
+    try {
+      connection.execute(migrations[i]);
+      connection.execute("INSERT INTO schema_migrations (version) VALUES (" + std::to_string(i + 1) + ")");
+      connection.execute("COMMIT");
+    } catch (...) {
+      connection.execute("ROLLBACK");
+      throw;
+    }
+  }
+}
+
+void prepare_reader(Connection& connection) {
+  connection.execute("PRAGMA query_only=ON; PRAGMA cache_size=-8192; PRAGMA mmap_size=268435456;");
+}
+
+}  // namespace payd::ledger::sqlite

@@ -1,0 +1,69 @@
+// SqliteWriteStore: the WriteStore of the SQLite ledger (see ledger/store.h).
+//
+// Accounts are cached in memory across batches: the writer is the only
+// process and thread that changes them, so the cache is the truth between
+// commits. Changed accounts are written once per batch by flush(). After a
+// rollback, discard_cached_state() drops the cache so it is reloaded from
+// the database. Writer thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/ids.h"
+#include "ledger/sqlite/database.h"
+#include "ledger/store.h"
+
+namespace payd::ledger::sqlite {
+
+class SqliteWriteStore final : public WriteStore {
+ public:
+  SqliteWriteStore(Connection& connection, IdGenerator& ids, Clock& clock);
+  ~SqliteWriteStore() override;
+
+  Account* find_account(const std::string& id) override;
+  Account& system_account(const std::string& currency, SystemRole role) override;
+  Account& insert_account(const Account& account) override;
+  void touch(Account& account) override;
+
+  std::optional<StoredKey> find_key(const std::string& key) override;
+  void put_key(const StoredKey& key) override;
+
+  void insert_entry(const Entry& entry) override;
+  void insert_transfer(const Transfer& transfer) override;
+  void insert_deposit(const Deposit& deposit) override;
+
+  std::optional<Merchant> find_merchant(const std::string& id) override;
+  void put_merchant(const Merchant& merchant) override;
+  std::optional<PaymentMethod> find_payment_method(const std::string& id) override;
+  void insert_payment_method(const PaymentMethod& method) override;
+  std::optional<Payment> find_payment(const std::string& id) override;
+  void put_payment(const Payment& payment) override;
+  void insert_refund(const Refund& refund) override;
+
+  // Writes every account touched since the last flush.
+  void flush();
+  // Forgets cached accounts (after a rollback).
+  void discard_cached_state();
+
+  // Bounds the account cache; checked between batches.
+  static constexpr std::size_t cached_accounts_max = 200'000;
+
+ private:
+  struct Statements;
+
+  Connection& connection_;
+  IdGenerator& ids_;
+  Clock& clock_;
+  std::unique_ptr<Statements> statements_;
+  std::unordered_map<std::string, Account> accounts_;
+  std::unordered_map<std::string, std::string> system_accounts_;  // currency + role -> id
+  std::vector<Account*> touched_;
+  std::unordered_set<const Account*> touched_set_;
+};
+
+}  // namespace payd::ledger::sqlite
