@@ -39,11 +39,28 @@ struct Fixture {
     for (int i = 0; i < accounts_count; ++i) {
       account_ids.push_back(run_one(ledger::CreateAccount{"USD", AccountType::customer, 0, "{}"}));
     }
-    for (const auto& id : account_ids) run_one(ledger::MakeDeposit{id, 1'000'000'000, "USD", "{}"});
+    std::vector<ledger::Command> deposits;
+    for (const auto& id : account_ids) deposits.push_back(ledger::MakeDeposit{id, 1'000'000'000, "USD", "{}"});
+    run_all(std::move(deposits));
   }
   ~Fixture() {
     ledger_->shutdown();
     std::filesystem::remove_all(directory);
+  }
+
+  // Submits every command at once (so they commit in full batches) and waits.
+  void run_all(std::vector<ledger::Command> commands) {
+    std::mutex mutex;
+    std::condition_variable done_signal;
+    std::size_t remaining = commands.size();
+    for (auto& command : commands) {
+      ledger_->submit(ledger::Submission{std::move(command), std::nullopt, "req_bench"}, [&](ledger::Outcome) {
+        std::lock_guard lock(mutex);
+        if (--remaining == 0) done_signal.notify_one();
+      });
+    }
+    std::unique_lock lock(mutex);
+    done_signal.wait(lock, [&] { return remaining == 0; });
   }
 
   // Submits one command and waits; returns the new object's id.

@@ -341,6 +341,7 @@ struct Server::Impl : ServerCore {
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> flush_access_log_loop();
+  void wait_for_signal();
   void shut_down();  // on the control strand
   asio::awaitable<void> drain_connections();
 
@@ -611,7 +612,8 @@ void Connection::begin_request() {
 asio::awaitable<bool> Connection::answer_request() {
   http_version_ = parser_->version();
   head_request_ = request_.method == "HEAD";
-  request_id_ = server_.ids.next(IdType::request);
+  request_.request_id = server_.ids.next(IdType::request);
+  request_id_.assign(request_.request_id);  // request_ goes to the handler; this copy reuses its buffer
   if (server_.options.access_log) {
     log_method_ = request_.method;
     log_path_ = request_.path;
@@ -634,7 +636,6 @@ asio::awaitable<void> Connection::call_handler() {
   phase_ = Phase::handling;
   deadline_ = SteadyClock::time_point::max();  // the handler has its own deadlines
   response_ready_ = false;
-  request_.request_id = request_id_;
   auto slot = std::make_shared<ResponseSlot>(weak_from_this(), server_.lifetime);
   slot->set_inline_thread(std::this_thread::get_id());
   try {
@@ -676,8 +677,8 @@ asio::awaitable<void> Connection::answer_problem_and_close(std::string_view code
 asio::awaitable<bool> Connection::send_response(bool keep_alive) {
   serialize_head(keep_alive);
   bool with_body = !head_request_ && status_has_body(response_.status);
-  std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_),
-                                               with_body ? asio::buffer(std::as_const(response_.body)) : asio::const_buffer()};
+  asio::const_buffer body = with_body ? asio::buffer(std::as_const(response_.body)) : asio::const_buffer();
+  std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_), body};
   // Recorded before the write, so that a client that has its response
   // also finds it in the metrics.
   record_request();
@@ -839,9 +840,7 @@ void Server::Impl::run() {
   if (!acceptor->is_open()) return;
   auto work = asio::make_work_guard(*io_context);
   signals.emplace(*control, SIGINT, SIGTERM);
-  signals->async_wait([this](error_code error, int) {
-    if (!error) stop();
-  });
+  wait_for_signal();
   asio::co_spawn(*control, accept_loop(), asio::detached);
   if (options.access_log) asio::co_spawn(*control, flush_access_log_loop(), asio::detached);
   std::vector<std::thread> workers;
@@ -850,6 +849,19 @@ void Server::Impl::run() {
   for (std::thread& worker : workers) worker.join();
   std::fflush(stdout);
   if (on_shutdown) on_shutdown();
+}
+
+// The first SIGINT or SIGTERM stops gracefully, a second one at once.
+void Server::Impl::wait_for_signal() {
+  signals->async_wait([this](error_code error, int) {
+    if (error) return;
+    if (stopping.load()) {
+      io_context->stop();
+      return;
+    }
+    stop();
+    wait_for_signal();
+  });
 }
 
 void Server::Impl::stop() {
@@ -923,7 +935,6 @@ asio::awaitable<void> Server::Impl::flush_access_log_loop() {
 void Server::Impl::shut_down() {
   error_code ignored;
   acceptor->close(ignored);
-  if (signals) signals->cancel(ignored);
   stop_connections();
   asio::co_spawn(*control, drain_connections(), asio::detached);
 }

@@ -20,6 +20,17 @@
 //   - A Respond may be called from any thread, also after the connection
 //     is gone or the server has stopped; the response is posted onto the
 //     connection's strand, or dropped when there is no connection any more.
+//     A Respond dropped without being called answers 500 internal_error, as
+//     does a handler that throws.
+//   - Server-made answers (400, 408, 413, 431, 503 overloaded) are
+//     problem+json with the request id, counted with route "unmatched";
+//     400, 408, 413 and 431 close the connection.
+//
+// Metrics: payd_http_requests_total{route,status},
+// payd_http_request_duration_seconds{route} (first byte of the request to
+// response ready), payd_http_in_flight, payd_http_shed_total,
+// payd_http_connections. A request is counted before its response is
+// written, so a client that has its response also finds it counted.
 //
 // This header includes no Asio or Beast header (pimpl), so the rest of payd
 // compiles without them.
@@ -51,10 +62,11 @@ class Server {
     int idle_timeout_ms = 60000;     // an idle keep-alive connection closes after this
     int in_flight_max = 4096;        // requests in the handler at once; beyond: 503 overloaded
     int shutdown_grace_ms = 5000;    // how long stop() waits for requests in the handler
-    bool access_log = true;          // one JSON line per request on stdout
+    bool access_log = true;          // one JSON line per request on stdout (stdio-buffered, flushed every second)
   };
 
   // The handler, registry, clock and id generator must outlive the server.
+  // With threads > 1 the handler is called from several threads at once.
   // Registers the HTTP metrics in `registry`.
   Server(Options options, Handler& handler, metrics::Registry& registry, Clock& clock, IdGenerator& ids);
   // Stops the event loop if it still runs. Responses given to a Respond
@@ -71,11 +83,13 @@ class Server {
 
   // Runs the event loop on options.threads threads (the calling one
   // included) until the server stops, then returns. Stops gracefully on
-  // SIGINT, SIGTERM or stop(): accepting ends, idle connections close,
-  // requests in the handler get up to shutdown_grace_ms to be answered
-  // (their connections close after the answer), then the loop stops and
-  // the on_shutdown hook runs on the calling thread before run() returns.
-  // Call once, after a successful start().
+  // SIGINT, SIGTERM or stop(): accepting ends, idle connections and
+  // half-received requests close, requests in the handler get up to
+  // shutdown_grace_ms to be answered (their connections close after the
+  // answer), then the loop stops and the on_shutdown hook runs on the
+  // calling thread before run() returns. A second signal skips the grace
+  // period. Catches SIGINT and SIGTERM only while it runs. Call once, after
+  // a successful start(); without one it returns at once.
   void run();
 
   // Starts the graceful stop described at run(). Thread-safe, idempotent;

@@ -112,6 +112,22 @@ TEST_F(BadInput, CurrencyMustBeAnActiveUpperCaseIsoCode) {
   expect_unchanged();
 }
 
+TEST_F(BadInput, MetadataOverItsLimitsOnATransfer) {
+  boost::json::object too_many;
+  for (int i = 0; i < 21; ++i) too_many["k" + std::to_string(i)] = "v";
+  for (const boost::json::object& metadata :
+       {too_many, boost::json::object{{std::string(41, 'k'), "v"}}, boost::json::object{{"k", std::string(501, 'v')}}}) {
+    HttpResponse response = api().post(
+        "/v1/transfers", {{"from", from_}, {"to", to_}, {"amount", 10}, {"currency", "USD"}, {"metadata", metadata}},
+        unique_idempotency_key());
+    boost::json::value problem = EXPECT_PROBLEM(response, 400, "invalid_request");
+    std::string param = string_at(problem, "param").value_or("");
+    EXPECT_TRUE(param == "metadata" || param.starts_with("metadata.") || param.starts_with("metadata["))
+        << "param: " << param;
+  }
+  expect_unchanged();
+}
+
 TEST_F(BadInput, WrongContentTypeIs415) {
   const std::string body = transfer_with_amount("10");
   for (const char* type : {"text/plain", "application/x-www-form-urlencoded", "application/xml", "text/json"}) {

@@ -1,5 +1,6 @@
 // Concurrent requests: one effect per key, no double spend.
 #include <barrier>
+#include <functional>
 #include <thread>
 
 #include "tests/api/api_test.h"
@@ -11,7 +12,7 @@ constexpr int thread_count = 16;
 
 class Concurrency : public PaydSuite {
  protected:
-  static void SetUpTestSuite() { start_shared({}); }
+  static void SetUpTestSuite() { start_shared({"--rate-limits", "off"}); }
   static void TearDownTestSuite() { stop_shared(); }
 
   // Runs `send(index, client)` on `thread_count` threads, each with its own
@@ -109,6 +110,93 @@ TEST_F(Concurrency, RacingTransfersNeverOverdraw) {
   EXPECT_EQ(refused, thread_count - 10);
   EXPECT_EQ(api().state(from), (AccountState{.balance = 0, .held = 0, .available = 0, .version = 11}));
   EXPECT_EQ(api().state(to), (AccountState{.balance = 1'000, .held = 0, .available = 1'000, .version = 10}));
+  EXPECT_BALANCED(api().trial_balance(), {"USD"});
+}
+
+TEST_F(Concurrency, RacingAuthorizationsNeverHoldMoreThanAvailable) {
+  std::string customer = api().funded_account(1'000);
+  std::string merchant = string_at(api().create_merchant(), "id").value_or("");
+  const std::string body = to_body(
+      {{"amount", 100}, {"currency", "USD"}, {"merchant", merchant}, {"account", customer}, {"capture", false}});
+
+  std::vector<HttpResponse> responses = all_at_once(
+      [&](int i, Api& client) { return client.post("/v1/payments", body, unique_idempotency_key("hold" + std::to_string(i))); });
+
+  int authorized = 0;
+  for (const HttpResponse& response : responses) {
+    if (response.status == 201) {
+      ++authorized;
+      EXPECT_EQ(string_at(json_of(response), "status"), "authorized") << response.body;
+    } else {
+      EXPECT_PROBLEM(response, 402, "insufficient_funds");
+    }
+  }
+  EXPECT_EQ(authorized, 10);
+  EXPECT_EQ(api().state(customer), (AccountState{.balance = 1'000, .held = 1'000, .available = 0, .version = 1}));
+}
+
+TEST_F(Concurrency, RacingCapturesSettleOnce) {
+  std::string customer = api().funded_account(10'000);
+  boost::json::value merchant = api().create_merchant();
+  std::string merchant_account = string_at(merchant, "account").value_or("");
+  HttpResponse authorized = api().post("/v1/payments",
+                                       {{"amount", 1'000},
+                                        {"currency", "USD"},
+                                        {"merchant", string_at(merchant, "id").value_or("")},
+                                        {"account", customer},
+                                        {"capture", false}},
+                                       unique_idempotency_key());
+  std::string payment = string_at(EXPECT_JSON(authorized, 201), "id").value_or("");
+
+  std::vector<HttpResponse> responses = all_at_once([&](int i, Api& client) {
+    return client.post("/v1/payments/" + payment + "/capture", R"({})", unique_idempotency_key("capture" + std::to_string(i)));
+  });
+  int captured = 0;
+  for (const HttpResponse& response : responses) {
+    if (response.status == 200) {
+      ++captured;
+    } else {
+      EXPECT_PROBLEM(response, 409, "invalid_state");
+    }
+  }
+  EXPECT_EQ(captured, 1) << "a capture is final";
+  EXPECT_EQ(api().state(customer), (AccountState{.balance = 9'000, .held = 0, .available = 9'000, .version = 2}));
+  EXPECT_EQ(api().state(merchant_account).balance, 1'000);
+  EXPECT_BALANCED(api().trial_balance(), {"USD"});
+}
+
+TEST_F(Concurrency, RacingRefundsNeverExceedTheCapture) {
+  std::string customer = api().funded_account(1'000);
+  boost::json::value merchant = api().create_merchant();
+  std::string merchant_account = string_at(merchant, "account").value_or("");
+  HttpResponse paid = api().post("/v1/payments",
+                                 {{"amount", 1'000},
+                                  {"currency", "USD"},
+                                  {"merchant", string_at(merchant, "id").value_or("")},
+                                  {"account", customer}},
+                                 unique_idempotency_key());
+  std::string payment = string_at(EXPECT_JSON(paid, 201), "id").value_or("");
+
+  std::vector<HttpResponse> responses = all_at_once([&](int i, Api& client) {
+    return client.post("/v1/payments/" + payment + "/refunds", R"({"amount":100})",
+                       unique_idempotency_key("refund" + std::to_string(i)));
+  });
+  int refunded = 0;
+  for (const HttpResponse& response : responses) {
+    if (response.status == 201) {
+      ++refunded;
+    } else {
+      EXPECT_EQ(response.status, 409) << response.body;
+      auto code = string_at(json_of(response), "code");
+      EXPECT_TRUE(code == "amount_exceeds_refundable" || code == "invalid_state") << response.body;
+    }
+  }
+  EXPECT_EQ(refunded, 10);
+  boost::json::value after = api().payment(payment);
+  EXPECT_EQ(string_at(after, "status"), "refunded");
+  EXPECT_EQ(int_at(after, "amount_refunded"), 1'000);
+  EXPECT_EQ(api().state(customer).balance, 1'000);
+  EXPECT_EQ(api().state(merchant_account).balance, 0);
   EXPECT_BALANCED(api().trial_balance(), {"USD"});
 }
 

@@ -2,6 +2,7 @@
 // acknowledged transfer survives SIGKILL, an unacknowledged one is applied at
 // most once when retried with the same key, and the ledger stays consistent.
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <random>
 #include <set>
@@ -179,6 +180,70 @@ TEST(Crash, Kill9MidTrafficLosesNothingAcknowledgedAndAppliesRetriesOnce) {
   EXPECT_EQ(total, initial_balance * account_count) << "money was created or destroyed";
   EXPECT_BALANCED(api.trial_balance(), {"USD"});
 
+  testing::CommandResult verified = payd->verify();
+  EXPECT_EQ(verified.exit_code, 0) << verified.output;
+}
+
+TEST(Crash, Kill9DuringACardPaymentChargesOnce) {
+  // The simulated gateway takes 1.5 s to approve; payd dies while it waits.
+  std::unique_ptr<PaydProcess> payd = start_payd(
+      {"--rate-limits", "off", "--gateway-latency-ms", "1500", "--gateway-timeout-ms", "5000", "--recovery-interval-ms", "200"});
+  std::string merchant;
+  std::string merchant_account;
+  std::string body;
+  {
+    Api api(payd->port());
+    boost::json::value created = api.create_merchant({{"fee_bps", 100}});
+    merchant = string_at(created, "id").value_or("");
+    merchant_account = string_at(created, "account").value_or("");
+    std::string method = api.tokenize_card("4242424242424242");
+    body = to_body({{"amount", 2'000}, {"currency", "USD"}, {"merchant", merchant}, {"payment_method", method}});
+    ASSERT_FALSE(HasFailure());
+  }
+  const std::string key = unique_idempotency_key("card-crash");
+  std::atomic<int> answered_before_kill{0};
+  std::thread client([&, port = payd->port()] {
+    Api api(port);
+    try {
+      answered_before_kill = api.post("/v1/payments", body, key).status;
+    } catch (const std::exception&) {
+      // Expected: payd is killed while the gateway call is in flight.
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  payd->kill9();
+  client.join();
+  EXPECT_EQ(answered_before_kill.load(), 0)
+      << "the payment was answered before the kill, so the crash did not hit it in flight";
+  payd->restart();
+
+  Api api(payd->port());
+  std::string payment;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    HttpResponse retry = api.post("/v1/payments", body, key);
+    if (retry.status == 201 || retry.status == 202) {
+      payment = string_at(parse_json(retry.body), "id").value_or("");
+      auto status = string_at(parse_json(retry.body), "status");
+      if (status == "captured") break;
+    } else if (retry.status != 409 && retry.status != 503) {
+      ADD_FAILURE() << "retry after the crash got " << retry.status << ": " << retry.body;
+      break;
+    }
+    if (!payment.empty() && string_at(api.payment(payment), "status") == "captured") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_TRUE(has_prefix(payment, "pay_")) << "the retried payment never got an answer";
+  boost::json::value resolved = api.payment(payment);
+  EXPECT_EQ(string_at(resolved, "status"), "captured") << boost::json::serialize(resolved);
+
+  HttpResponse listed = api.get("/v1/payments?merchant=" + merchant);
+  boost::json::value list = parse_json(listed.body);
+  const boost::json::value* data = testing::find_path(list, "data");
+  ASSERT_TRUE(data && data->is_array()) << listed.body;
+  EXPECT_EQ(data->get_array().size(), 1u) << "one request, one payment: " << listed.body;
+  EXPECT_EQ(api.state(merchant_account).balance, 2'000 - 20) << "charged exactly once";
+  EXPECT_BALANCED(api.trial_balance(), {"USD"});
   testing::CommandResult verified = payd->verify();
   EXPECT_EQ(verified.exit_code, 0) << verified.output;
 }

@@ -55,6 +55,29 @@ TEST_F(Idempotency, KeyIsOptionalOnOtherPosts) {
   api().tokenize_card("4242424242424242");
 }
 
+TEST_F(Idempotency, OptionalKeyIsHonouredOnOtherPosts) {
+  struct Case {
+    const char* path;
+    boost::json::object body;
+  };
+  const std::vector<Case> cases = {
+      {"/v1/accounts", {{"currency", "USD"}}},
+      {"/v1/merchants", {{"name", "Keyed"}, {"settlement_currency", "USD"}, {"max_amount", 1'000}}},
+      {"/v1/payment_methods",
+       {{"type", "card"}, {"card", {{"number", "4242424242424242"}, {"exp_month", 12}, {"exp_year", 2034}}}}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.path);
+    const std::string key = unique_idempotency_key("optional");
+    HttpResponse first = api().post(c.path, c.body, key);
+    EXPECT_JSON(first, 201);
+    HttpResponse second = api().post(c.path, c.body, key);
+    EXPECT_EQ(second.status, 201);
+    EXPECT_EQ(second.header("idempotent-replayed"), "true");
+    EXPECT_EQ(second.body, first.body) << "the same key creates one object";
+  }
+}
+
 TEST_F(Idempotency, InvalidKeysAre400AndChangeNothing) {
   std::string account = api().create_account();
   Snapshot before = api().snapshot({account});

@@ -1,5 +1,6 @@
 // Merchants, payment methods and payments (API.md, Resources > Merchants,
 // Payment methods, Payments; Rate limits).
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -256,6 +257,17 @@ TEST_F(Payments, AuthorizeHoldsThenCaptureSettles) {
   EXPECT_BALANCED(api().trial_balance(), {"USD"});
 }
 
+TEST_F(Payments, AuthorizationOfTheWholeBalanceCanBeCaptured) {
+  std::string customer = api().funded_account(1'000);
+  MerchantRef shop = merchant();
+  std::string id = string_at(json_of(wallet(customer, shop, 1'000, false)), "id").value_or("");
+  EXPECT_EQ(api().state(customer).available, 0);
+  boost::json::value captured = EXPECT_JSON(action(id, "capture"), 200);
+  EXPECT_EQ(string_at(captured, "status"), "captured");
+  EXPECT_EQ(api().state(customer), (AccountState{.balance = 0, .held = 0, .available = 0, .version = 2}));
+  EXPECT_EQ(balance(shop.account), 1'000);
+}
+
 TEST_F(Payments, PartialCaptureReleasesTheRestAndIsFinal) {
   std::string customer = api().funded_account(10'000);
   MerchantRef shop = merchant({{"fee_bps", 100}});
@@ -452,10 +464,12 @@ TEST_F(Payments, ListPaymentsByMerchant) {
   std::string customer = api().funded_account(10'000);
   MerchantRef shop = merchant();
   MerchantRef other = merchant();
+  std::string method = api().tokenize_card("4242424242424242");
   std::set<std::string> made;
   for (std::int64_t amount : {100, 200, 300}) {
     made.insert(string_at(json_of(wallet(customer, shop, amount)), "id").value_or(""));
   }
+  made.insert(string_at(json_of(card(method, shop, 400)), "id").value_or(""));
   EXPECT_JSON(wallet(customer, other, 50), 201);
 
   HttpResponse all = api().get("/v1/payments?merchant=" + shop.id);
@@ -472,20 +486,26 @@ TEST_F(Payments, ListPaymentsByMerchant) {
   }
   EXPECT_EQ(listed, made);
 
-  HttpResponse first = api().get("/v1/payments?merchant=" + shop.id + "&limit=2");
-  boost::json::value page = EXPECT_JSON(first, 200);
-  EXPECT_EQ(bool_at(page, "has_more"), true) << first.body;
-  const boost::json::value* first_data = testing::find_path(page, "data");
-  ASSERT_TRUE(first_data && first_data->is_array() && first_data->get_array().size() == 2) << first.body;
-  std::string cursor = string_at(first_data->get_array()[1], "id").value_or("");
-  HttpResponse second = api().get("/v1/payments?merchant=" + shop.id + "&limit=2&starting_after=" + cursor);
-  boost::json::value rest = EXPECT_JSON(second, 200);
-  EXPECT_EQ(bool_at(rest, "has_more"), false) << second.body;
-  const boost::json::value* rest_data = testing::find_path(rest, "data");
-  ASSERT_TRUE(rest_data && rest_data->is_array() && rest_data->get_array().size() == 1) << second.body;
-  std::set<std::string> paged = {string_at(first_data->get_array()[0], "id").value_or(""), cursor,
-                                 string_at(rest_data->get_array()[0], "id").value_or("")};
-  EXPECT_EQ(paged, made) << "paging visits every payment once";
+  // Paging with limit and starting_after visits every payment once.
+  std::set<std::string> paged;
+  std::string cursor;
+  bool has_more = true;
+  for (int page = 0; page < 3 && has_more; ++page) {
+    std::string target = "/v1/payments?merchant=" + shop.id + "&limit=3";
+    if (!cursor.empty()) target += "&starting_after=" + cursor;
+    HttpResponse response = api().get(target);
+    boost::json::value json = EXPECT_JSON(response, 200);
+    const boost::json::value* items = testing::find_path(json, "data");
+    ASSERT_TRUE(items && items->is_array()) << response.body;
+    EXPECT_EQ(items->get_array().size(), page == 0 ? 3u : 1u) << response.body;
+    for (const auto& payment : items->get_array()) {
+      EXPECT_TRUE(paged.insert(string_at(payment, "id").value_or("")).second) << "listed twice: " << response.body;
+    }
+    has_more = bool_at(json, "has_more").value_or(false);
+    EXPECT_EQ(has_more, page == 0) << response.body;
+    if (!items->get_array().empty()) cursor = string_at(items->get_array().back(), "id").value_or("");
+  }
+  EXPECT_EQ(paged, made);
 }
 
 // ---- Payment methods -----------------------------------------------------------

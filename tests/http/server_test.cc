@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <future>
 #include <mutex>
 #include <set>
@@ -341,6 +342,29 @@ TEST_F(ServerTest, StopGivesUpOnAHeldRequestAfterTheGracePeriod) {
   server_.reset();           // the held request's connection goes with the server
   handler_.release_held();   // a late answer to a destroyed server is dropped
   EXPECT_THROW(held.get(), std::runtime_error);
+}
+
+TEST_F(ServerTest, StopsGracefullyOnSigterm) {
+  start_server();
+  HttpClient client(port_);
+  ASSERT_EQ(client.request("GET", "/x").status, 200);  // run() is serving, so it catches the signal
+  std::raise(SIGTERM);
+  runner_.join();
+  EXPECT_EQ(shutdown_hook_calls_.load(), 1);
+}
+
+TEST_F(ServerTest, AnswersHeadWithoutABodyAndTakesExpectContinue) {
+  start_server();
+  HttpClient client(port_);
+  HttpResponse head = client.request("HEAD", "/x");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_NE(head.header("content-length"), "0");
+  EXPECT_EQ(head.body, "");
+  HttpResponse continued = client.send_raw(
+      "POST /x HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+      "Expect: 100-continue\r\n\r\n{}");
+  EXPECT_EQ(continued.status, 200);  // the client skips the interim 100
+  EXPECT_NE(continued.body.find("\"body_bytes\":2"), std::string::npos);
 }
 
 TEST_F(ServerTest, SchedulerRunsWorkOnTheLoopAndDropsWhatIsPendingAtStop) {
