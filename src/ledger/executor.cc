@@ -89,8 +89,8 @@ void Executor::post(const std::string& journal, const std::vector<Leg>& legs, st
     assert(balance.has_value());
     account.balance = *balance;
     account.version += 1;
-    store_.insert_entry(Entry{ids_.next(IdType::entry), account.id, journal, leg.amount, account.currency,
-                              account.balance, account.version, now_ms});
+    store_.insert_entry(Entry{{}, account.id, journal, leg.amount, account.currency, account.balance,
+                              account.version, now_ms});
     store_.touch(account);
   }
   assert(sum == 0);

@@ -47,6 +47,8 @@ class WriteStore {
   // Inserts, or replaces a started key by its completion.
   virtual void put_key(const StoredKey& key) = 0;
 
+  // Appends an entry; the store gives it its number and id (entry.id is
+  // ignored).
   virtual void insert_entry(const Entry& entry) = 0;
   virtual void insert_transfer(const Transfer& transfer) = 0;
   virtual void insert_deposit(const Deposit& deposit) = 0;

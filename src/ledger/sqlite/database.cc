@@ -43,6 +43,14 @@ void Connection::execute(std::string_view sql) {
   }
 }
 
+Connection::CheckpointResult Connection::checkpoint(bool restart) {
+  CheckpointResult result;
+  int code = sqlite3_wal_checkpoint_v2(db_, "main", restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE,
+                                       &result.wal_frames, &result.checkpointed_frames);
+  if (code != SQLITE_OK && code != SQLITE_BUSY) fail(db_, code, "checkpoint");
+  return result;
+}
+
 std::int64_t Connection::changes() const { return sqlite3_changes64(db_); }
 
 Statement::Statement(Connection& connection, std::string_view sql) : connection_(connection) {

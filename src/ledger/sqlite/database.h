@@ -36,6 +36,15 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   void execute(std::string_view sql);  // one or more statements, no results
+  // Copies WAL frames into the database file. Passive: never waits for
+  // the writer or readers. Restart: waits for them, then lets the next
+  // writer start the WAL from its beginning. Returns the WAL's size in
+  // frames and how many of them are now in the database file.
+  struct CheckpointResult {
+    int wal_frames = 0;
+    int checkpointed_frames = 0;
+  };
+  CheckpointResult checkpoint(bool restart);
   sqlite3* handle() { return db_; }
   std::int64_t changes() const;
 

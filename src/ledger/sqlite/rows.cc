@@ -27,9 +27,36 @@ Account read_account(const Statement& row) {
   return account;
 }
 
+constexpr char id_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+constexpr std::string_view entry_prefix = "ent_";
+constexpr std::size_t entry_digits = 24;
+
+std::string entry_id(std::int64_t number) {
+  std::string id(entry_prefix);
+  id.append(entry_digits, '0');
+  auto value = static_cast<std::uint64_t>(number);
+  for (std::size_t i = id.size(); value != 0; value >>= 5) id[--i] = id_alphabet[value & 31];
+  return id;
+}
+
+std::optional<std::int64_t> entry_number(std::string_view id) {
+  if (id.size() != entry_prefix.size() + entry_digits || id.substr(0, entry_prefix.size()) != entry_prefix) {
+    return std::nullopt;
+  }
+  std::uint64_t value = 0;
+  for (char c : id.substr(entry_prefix.size())) {
+    std::string_view alphabet(id_alphabet);
+    std::size_t digit = alphabet.find(c);
+    if (digit == std::string_view::npos || value >> 59 != 0) return std::nullopt;
+    value = value << 5 | digit;
+  }
+  if (value == 0 || value > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+  return static_cast<std::int64_t>(value);
+}
+
 Entry read_entry(const Statement& row) {
-  return Entry{row.text(0),    row.text(1),    row.text(2),    row.integer(3),
-               row.text(4),    row.integer(5), row.integer(6), row.integer(7)};
+  return Entry{entry_id(row.integer(0)), row.text(1),    row.text(2),    row.integer(3),
+               row.text(4),              row.integer(5), row.integer(6), row.integer(7)};
 }
 
 Transfer read_transfer(const Statement& row) {

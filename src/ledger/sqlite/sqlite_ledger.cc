@@ -80,6 +80,7 @@ Status SqliteLedger::open() {
     return make_problem("internal_error", std::string("cannot open the ledger: ") + error.what());
   }
   writer_ = std::thread([this] { writer_loop(); });
+  checkpointer_ = std::thread([this] { checkpoint_loop(); });
   return Ok{};
 }
 
@@ -102,6 +103,7 @@ void SqliteLedger::writer_loop() {
   std::vector<Item> batch;
   batch.reserve(options_.batch_size_max);
   for (;;) {
+    bool idle = false;
     {
       std::unique_lock lock(queue_mutex_);
       queue_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -111,9 +113,10 @@ void SqliteLedger::writer_loop() {
         queue_.pop_front();
       }
       queue_depth_.set(static_cast<std::int64_t>(queue_.size()));
+      idle = queue_.empty();
     }
     std::int64_t start_us = clock_.monotonic_us();
-    std::vector<Outcome> outcomes = commit_batch(batch);
+    std::vector<Outcome> outcomes = commit_batch(batch, idle);
     commit_seconds_.observe(static_cast<double>(clock_.monotonic_us() - start_us) / 1e6);
     batch_size_.observe(static_cast<double>(batch.size()));
     batches_.add();
@@ -128,7 +131,24 @@ void SqliteLedger::writer_loop() {
   }
 }
 
-std::vector<Outcome> SqliteLedger::commit_batch(std::vector<Item>& items) {
+void SqliteLedger::checkpoint_loop() {
+  std::unique_ptr<Connection> connection;
+  std::unique_lock lock(queue_mutex_);
+  while (!stopping_) {
+    checkpointer_wake_.wait_for(lock, std::chrono::milliseconds(options_.checkpoint_interval_ms));
+    lock.unlock();
+    try {
+      if (!connection) connection = std::make_unique<Connection>(options_.path, false);
+      Connection::CheckpointResult result = connection->checkpoint(false);
+      if (result.wal_frames >= options_.wal_frames_restart_min) connection->checkpoint(true);
+    } catch (const DatabaseError&) {
+      connection.reset();  // try again with a new connection next time
+    }
+    lock.lock();
+  }
+}
+
+std::vector<Outcome> SqliteLedger::commit_batch(std::vector<Item>& items, bool idle) {
   std::vector<Outcome> outcomes;
   outcomes.reserve(items.size());
   Executor executor(*store_, ids_, clock_);
@@ -136,6 +156,7 @@ std::vector<Outcome> SqliteLedger::commit_batch(std::vector<Item>& items) {
     writer_connection_->execute("BEGIN IMMEDIATE");
     for (Item& item : items) outcomes.push_back(executor.execute(item.submission));
     store_->flush();
+    if (idle || store_->unindexed_entries() >= options_.unindexed_entries_max) store_->index_entries();
     writer_connection_->execute("COMMIT");
     healthy_ = true;
     return outcomes;
@@ -164,7 +185,7 @@ std::vector<Outcome> SqliteLedger::commit_each_alone(std::vector<Item>& items) {
   for (Item& item : items) {
     std::vector<Item> single;
     single.push_back(std::move(item));
-    outcomes.push_back(std::move(commit_batch(single).front()));
+    outcomes.push_back(std::move(commit_batch(single, false).front()));
     item = std::move(single.front());
   }
   return outcomes;
@@ -196,15 +217,21 @@ Result<List<Entry>> SqliteLedger::entries(const std::string& account, const Page
     if (!exists.step()) return not_found("no account " + account);
     std::int64_t before_sequence = INT64_MAX;
     if (!page.starting_after.empty()) {
-      Statement cursor(c, "SELECT sequence FROM entries WHERE account = ? AND id = ?");
-      cursor.bind(1, account).bind(2, page.starting_after);
-      if (!cursor.step()) {
+      std::optional<std::int64_t> number = entry_number(page.starting_after);
+      Statement cursor(c, "SELECT sequence FROM entries WHERE number = ? AND account = ?");
+      cursor.bind(1, number.value_or(0)).bind(2, account);
+      if (!number || !cursor.step()) {
         return invalid_request("no entry " + page.starting_after + " in this list", "starting_after");
       }
       before_sequence = cursor.integer(0);
     }
-    Statement select(c, std::string("SELECT ") + entry_columns +
-                            " FROM entries WHERE account = ? AND sequence < ? ORDER BY sequence DESC LIMIT ?");
+    // One statement, so both parts read the same snapshot: the indexed
+    // entries, and those appended since the index was last brought up to date.
+    std::string columns = entry_columns;
+    Statement select(c, "SELECT " + columns + " FROM entries WHERE number > (SELECT value FROM ledger_state WHERE "
+                        "name = 'entries_indexed_through') AND account = ?1 AND sequence < ?2 UNION ALL SELECT " +
+                        columns + " FROM entries WHERE number IN (SELECT number FROM entries_by_account WHERE "
+                        "account = ?1 AND sequence < ?2 ORDER BY sequence DESC LIMIT ?3) ORDER BY 7 DESC LIMIT ?3");
     select.bind(1, account).bind(2, before_sequence).bind(3, std::int64_t{page.limit} + 1);
     List<Entry> list;
     while (select.step()) list.data.push_back(read_entry(select));
@@ -342,7 +369,9 @@ void SqliteLedger::shutdown() {
     stopping_ = true;
   }
   queue_ready_.notify_all();
+  checkpointer_wake_.notify_all();
   if (writer_.joinable()) writer_.join();
+  if (checkpointer_.joinable()) checkpointer_.join();
 }
 
 }  // namespace payd::ledger::sqlite

@@ -33,6 +33,12 @@ struct SqliteOptions {
   std::size_t batch_size_max = 512;     // submissions per transaction
   std::size_t queue_capacity = 16'384;  // queued submissions before 503 overloaded
   std::size_t readers_max = 8;          // pooled read-only connections
+  // Entries are added to the per-account index in sorted bulk once this many
+  // are waiting, or as soon as the writer is idle. Readers scan at most this
+  // many unindexed entries.
+  std::int64_t unindexed_entries_max = 16'384;
+  int checkpoint_interval_ms = 50;      // how often the WAL is copied into the database
+  int wal_frames_restart_min = 65'536;  // WAL size (4 KiB frames) at which a checkpoint waits to restart it
 };
 static_assert(512 <= 16'384, "the default queue must hold at least one full batch");
 
@@ -70,8 +76,11 @@ class SqliteLedger final : public Ledger {
   class ReaderLease;
 
   void writer_loop();
+  void checkpoint_loop();
   // Runs `items` in one transaction; returns one outcome per item.
-  std::vector<Outcome> commit_batch(std::vector<Item>& items);
+  // `idle`: nothing else is queued, so the per-account index is brought up
+  // to date in the same transaction.
+  std::vector<Outcome> commit_batch(std::vector<Item>& items, bool idle);
   std::vector<Outcome> commit_each_alone(std::vector<Item>& items);
   template <typename T, typename Read>
   Result<T> read(Read&& read_function);
@@ -83,6 +92,8 @@ class SqliteLedger final : public Ledger {
   std::unique_ptr<Connection> writer_connection_;
   std::unique_ptr<SqliteWriteStore> store_;
   std::thread writer_;
+  std::thread checkpointer_;
+  std::condition_variable checkpointer_wake_;
 
   std::mutex queue_mutex_;
   std::condition_variable queue_ready_;

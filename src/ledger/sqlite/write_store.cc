@@ -13,17 +13,22 @@ struct SqliteWriteStore::Statements {
         select_system_account(c, std::string("SELECT ") + account_columns +
                                      " FROM accounts WHERE currency = ? AND role = ?"),
         insert_account(c,
-                       "INSERT INTO accounts (id, currency, type, role, overdraft_limit, metadata, created_at, "
-                       "balance, held, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-        update_balance(c, "UPDATE accounts SET balance = ?, held = ?, version = ? WHERE id = ?"),
+                       "INSERT INTO account_records (id, currency, type, role, overdraft_limit, metadata, "
+                       "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+        insert_balance(c, "INSERT INTO balances (account, balance, held, version) VALUES (?, 0, 0, 0)"),
+        update_balance(c, "UPDATE balances SET balance = ?, held = ?, version = ? WHERE account = ?"),
         select_key(c, "SELECT fingerprint, state, status, body, payment, created_at FROM idempotency_keys WHERE key = ?"),
         upsert_key(c,
                    "INSERT INTO idempotency_keys (key, fingerprint, state, status, body, payment, created_at) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state, "
                    "status = excluded.status, body = excluded.body"),
         insert_entry(c,
-                     "INSERT INTO entries (id, account, transfer, amount, currency, balance_after, sequence, "
+                     "INSERT INTO entries (number, account, transfer, amount, currency, balance_after, sequence, "
                      "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+        index_entries(c,
+                      "INSERT INTO entries_by_account (account, sequence, number) SELECT account, sequence, number "
+                      "FROM entries WHERE number > ? ORDER BY account, sequence"),
+        set_indexed_through(c, "UPDATE ledger_state SET value = ? WHERE name = 'entries_indexed_through'"),
         insert_journal(c,
                        "INSERT INTO journal (id, kind, from_account, to_account, amount, currency, description, "
                        "metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
@@ -57,10 +62,13 @@ struct SqliteWriteStore::Statements {
   Statement select_account;
   Statement select_system_account;
   Statement insert_account;
+  Statement insert_balance;
   Statement update_balance;
   Statement select_key;
   Statement upsert_key;
   Statement insert_entry;
+  Statement index_entries;
+  Statement set_indexed_through;
   Statement insert_journal;
   Statement select_merchant;
   Statement upsert_merchant;
@@ -72,7 +80,30 @@ struct SqliteWriteStore::Statements {
 };
 
 SqliteWriteStore::SqliteWriteStore(Connection& connection, IdGenerator& ids, Clock& clock)
-    : connection_(connection), ids_(ids), clock_(clock), statements_(std::make_unique<Statements>(connection)) {}
+    : connection_(connection), ids_(ids), clock_(clock), statements_(std::make_unique<Statements>(connection)) {
+  load_entry_numbers();
+}
+
+void SqliteWriteStore::load_entry_numbers() {
+  Statement last(connection_, "SELECT coalesce(max(number), 0), (SELECT value FROM ledger_state WHERE name = "
+                              "'entries_indexed_through') FROM entries");
+  last.step();
+  next_entry_number_ = last.integer(0) + 1;
+  indexed_through_ = last.integer(1);
+  assert(indexed_through_ < next_entry_number_);
+}
+
+std::int64_t SqliteWriteStore::unindexed_entries() const { return next_entry_number_ - 1 - indexed_through_; }
+
+void SqliteWriteStore::index_entries() {
+  std::int64_t through = next_entry_number_ - 1;
+  if (through == indexed_through_) return;
+  statements_->index_entries.bind(1, indexed_through_);
+  statements_->index_entries.run();
+  statements_->set_indexed_through.bind(1, through);
+  statements_->set_indexed_through.run();
+  indexed_through_ = through;
+}
 
 SqliteWriteStore::~SqliteWriteStore() = default;
 
@@ -122,8 +153,9 @@ Account& SqliteWriteStore::insert_account(const Account& account) {
   insert.bind(1, account.id).bind(2, account.currency).bind(3, to_string(account.type));
   insert.bind_text_or_null(4, to_string(account.role)).bind(5, account.overdraft_limit);
   insert.bind(6, account.metadata_json).bind(7, account.created_at_ms);
-  insert.bind(8, std::int64_t{0}).bind(9, std::int64_t{0}).bind(10, std::int64_t{0});
   insert.run();
+  statements_->insert_balance.bind(1, account.id);
+  statements_->insert_balance.run();
   auto [it, inserted] = accounts_.insert_or_assign(account.id, account);
   return it->second;
 }
@@ -159,7 +191,7 @@ void SqliteWriteStore::put_key(const StoredKey& key) {
 
 void SqliteWriteStore::insert_entry(const Entry& entry) {
   Statement& insert = statements_->insert_entry;
-  insert.bind(1, entry.id).bind(2, entry.account).bind(3, entry.transfer).bind(4, entry.amount);
+  insert.bind(1, next_entry_number_++).bind(2, entry.account).bind(3, entry.transfer).bind(4, entry.amount);
   insert.bind(5, entry.currency).bind(6, entry.balance_after).bind(7, entry.sequence).bind(8, entry.created_at_ms);
   insert.run();
 }
@@ -254,6 +286,7 @@ void SqliteWriteStore::flush() {
 }
 
 void SqliteWriteStore::discard_cached_state() {
+  load_entry_numbers();
   accounts_.clear();
   system_accounts_.clear();
   touched_.clear();

@@ -47,6 +47,11 @@ class SqliteWriteStore final : public WriteStore {
 
   // Writes every account touched since the last flush.
   void flush();
+  // Entries appended but not yet in entries_by_account.
+  std::int64_t unindexed_entries() const;
+  // Adds every unindexed entry to entries_by_account in one sorted insert,
+  // so each account's index page is written once for many entries.
+  void index_entries();
   // Forgets cached accounts (after a rollback).
   void discard_cached_state();
 
@@ -55,6 +60,7 @@ class SqliteWriteStore final : public WriteStore {
 
  private:
   struct Statements;
+  void load_entry_numbers();
 
   Connection& connection_;
   IdGenerator& ids_;
@@ -64,6 +70,8 @@ class SqliteWriteStore final : public WriteStore {
   std::unordered_map<std::string, std::string> system_accounts_;  // currency + role -> id
   std::vector<Account*> touched_;
   std::unordered_set<const Account*> touched_set_;
+  std::int64_t next_entry_number_ = 1;
+  std::int64_t indexed_through_ = 0;
 };
 
 }  // namespace payd::ledger::sqlite
