@@ -14,7 +14,7 @@ build: deps
 	@cmake --build $(BUILD_DIR) -j$(JOBS)
 
 run: build
-	$(BUILD_DIR)/payd $(ARGS)
+	$(BUILD_DIR)/src/app/payd $(ARGS)
 
 # Every test: unit, API, concurrency and crash tests against a real payd,
 # then the unit tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
@@ -27,7 +27,7 @@ sanitize-test: deps
 	@$(SANITIZE_DIR)/tests/unit_tests --gtest_brief=1
 
 bench: build
-	$(BUILD_DIR)/ledger_writer_bench
+	$(BUILD_DIR)/bench/ledger_writer_bench
 
 clean:
 	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)

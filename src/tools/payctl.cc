@@ -5,8 +5,8 @@
 // verify reads the ledger (read-only, beside a running payd) and checks the
 // invariants of DESIGN.md: every account's balance equals the sum of its
 // entries and its version their count, sequences have no gaps, each
-// entry's balance_after is the running sum, every journal transfer balances
-// to zero per currency, each currency's balances sum to zero, and each
+// entry's balance_after is the running sum, the per-account index agrees
+// with the entries, every journal transfer balances to zero per currency, each currency's balances sum to zero, and each
 // account's held amount equals its open authorisation holds. It prints a
 // report and exits 0 when all hold, 1 when any is violated, 2 when it could
 // not check.
@@ -46,6 +46,12 @@ constexpr Check checks[] = {
     {"every journal transfer balances to zero per currency",
      "SELECT transfer || ' ' || currency || ' sums to ' || sum(amount) FROM entries GROUP BY transfer, currency "
      "HAVING sum(amount) <> 0"},
+    {"the per-account index matches the entries",
+     "SELECT 'index row ' || i.account || ' sequence ' || i.sequence || ' points at entry ' || i.number FROM "
+     "entries_by_account i LEFT JOIN entries e ON e.number = i.number WHERE e.number IS NULL OR e.account <> "
+     "i.account OR e.sequence <> i.sequence UNION ALL SELECT 'entry ' || e.number || ' is not in the index' FROM "
+     "entries e WHERE e.number <= (SELECT value FROM ledger_state WHERE name = 'entries_indexed_through') AND NOT "
+     "EXISTS (SELECT 1 FROM entries_by_account i WHERE i.account = e.account AND i.sequence = e.sequence)"},
     {"entries use their account's currency",
      "SELECT e.account || ' sequence ' || e.sequence || ' in ' || e.currency || ' on a ' || a.currency || "
      "' account' FROM entries e JOIN accounts a ON a.id = e.account WHERE e.currency <> a.currency"},

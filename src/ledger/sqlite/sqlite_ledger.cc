@@ -156,7 +156,9 @@ std::vector<Outcome> SqliteLedger::commit_batch(std::vector<Item>& items, bool i
     writer_connection_->execute("BEGIN IMMEDIATE");
     for (Item& item : items) outcomes.push_back(executor.execute(item.submission));
     store_->flush();
-    if (idle || store_->unindexed_entries() >= options_.unindexed_entries_max) store_->index_entries();
+    if ((idle && options_.index_when_idle) || store_->unindexed_entries() >= options_.unindexed_entries_max) {
+      store_->index_entries();
+    }
     writer_connection_->execute("COMMIT");
     healthy_ = true;
     return outcomes;

@@ -37,6 +37,7 @@ struct SqliteOptions {
   // are waiting, or as soon as the writer is idle. Readers scan at most this
   // many unindexed entries.
   std::int64_t unindexed_entries_max = 16'384;
+  bool index_when_idle = true;
   int checkpoint_interval_ms = 50;      // how often the WAL is copied into the database
   int wal_frames_restart_min = 65'536;  // WAL size (4 KiB frames) at which a checkpoint waits to restart it
 };

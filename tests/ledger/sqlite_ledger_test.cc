@@ -1,0 +1,117 @@
+// The SQLite ledger as a whole: the writer thread, reads beside it, the
+// per-account index built in bulk, and the idempotency reaper.
+#include "ledger/sqlite/sqlite_ledger.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+
+namespace payd::ledger::sqlite {
+namespace {
+
+class SqliteLedgerTest : public ::testing::Test {
+ protected:
+  SqliteLedgerTest() : ids_(clock_, random_) {
+    char pattern[] = "/tmp/payd-ledger-XXXXXX";
+    directory_ = mkdtemp(pattern);
+  }
+  ~SqliteLedgerTest() override {
+    if (ledger_) ledger_->shutdown();
+    ledger_.reset();
+    std::filesystem::remove_all(directory_);
+  }
+  void open(std::int64_t unindexed_entries_max, bool index_when_idle = true) {
+    SqliteOptions options;
+    options.path = directory_ + "/ledger.db";
+    options.unindexed_entries_max = unindexed_entries_max;
+    options.index_when_idle = index_when_idle;
+    ledger_ = std::make_unique<SqliteLedger>(options, ids_, clock_, registry_);
+    ASSERT_TRUE(ledger_->open().ok());
+  }
+  Outcome submit(Command command, std::optional<IdempotencyTag> tag = std::nullopt) {
+    std::mutex mutex;
+    std::condition_variable signal;
+    std::optional<Outcome> result;
+    ledger_->submit(Submission{std::move(command), std::move(tag), "req_test"}, [&](Outcome outcome) {
+      std::lock_guard lock(mutex);
+      result = std::move(outcome);
+      signal.notify_one();
+    });
+    std::unique_lock lock(mutex);
+    signal.wait(lock, [&] { return result.has_value(); });
+    return std::move(*result);
+  }
+  std::string id_of(const Outcome& outcome) {
+    return outcome.reply.body.substr(7, outcome.reply.body.find('"', 7) - 7);
+  }
+
+  ManualClock clock_;
+  SeededRandom random_{11};
+  IdGenerator ids_;
+  metrics::Registry registry_;
+  std::string directory_;
+  std::unique_ptr<SqliteLedger> ledger_;
+};
+
+TEST_F(SqliteLedgerTest, EntriesPageAcrossIndexedAndRecentParts) {
+  // The index is brought up to date every 5 entries only, so the pages read
+  // below cross the boundary between indexed and recent entries.
+  open(5, false);
+  std::string a = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
+  std::string b = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
+  ASSERT_EQ(submit(MakeDeposit{a, 1000, "USD", "{}"}).reply.status, 201u);
+  for (int i = 0; i < 9; ++i) ASSERT_EQ(submit(MakeTransfer{a, b, 10, "USD", "", "{}"}).reply.status, 201u);
+
+  std::vector<std::int64_t> sequences;
+  Page page;
+  page.limit = 3;
+  for (int round = 0; round < 10; ++round) {
+    Result<List<Entry>> list = ledger_->entries(a, page);
+    ASSERT_TRUE(list.ok());
+    for (const Entry& entry : list->data) {
+      sequences.push_back(entry.sequence);
+      EXPECT_EQ(entry.balance_after, 1000 - 10 * (entry.sequence - 1));
+    }
+    if (!list->has_more) break;
+    page.starting_after = list->data.back().id;
+  }
+  std::vector<std::int64_t> expected = {10, 9, 8, 7, 6, 5, 4, 3, 2, 1};
+  EXPECT_EQ(sequences, expected);
+}
+
+TEST_F(SqliteLedgerTest, UnknownCursorIsInvalidRequest) {
+  open(16'384);
+  std::string a = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
+  Page page;
+  page.starting_after = "ent_000000000000000000000ZZZ";
+  Result<List<Entry>> list = ledger_->entries(a, page);
+  ASSERT_FALSE(list.ok());
+  EXPECT_EQ(list.problem().param, "starting_after");
+}
+
+TEST_F(SqliteLedgerTest, KeysArePurgedAfterTheRetentionAndAreThenNew) {
+  open(16'384);
+  std::string a = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
+  IdempotencyTag tag{"old-key", "fingerprint"};
+  Outcome first = submit(MakeDeposit{a, 100, "USD", "{}"}, tag);
+  ASSERT_EQ(first.kind, Outcome::Kind::executed);
+  EXPECT_EQ(submit(MakeDeposit{a, 100, "USD", "{}"}, tag).kind, Outcome::Kind::replayed);
+  EXPECT_TRUE(ledger_->has_idempotency_key("old-key").value());
+
+  Result<std::int64_t> none = ledger_->purge_idempotency(clock_.now_ms() - 72 * 3600 * 1000);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none.value(), 0);
+  clock_.advance_ms(72 * 3600 * 1000 + 1);
+  Result<std::int64_t> purged = ledger_->purge_idempotency(clock_.now_ms() - 72 * 3600 * 1000);
+  ASSERT_TRUE(purged.ok());
+  EXPECT_EQ(purged.value(), 1);
+  EXPECT_FALSE(ledger_->has_idempotency_key("old-key").value());
+  EXPECT_EQ(submit(MakeDeposit{a, 100, "USD", "{}"}, tag).kind, Outcome::Kind::executed);
+  EXPECT_EQ(ledger_->account(a)->balance, 200);
+}
+
+}  // namespace
+}  // namespace payd::ledger::sqlite
