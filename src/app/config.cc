@@ -29,7 +29,7 @@ Config parse_config(int argc, char** argv) {
   Config config;
   CLI::App app{"payd: a payment core with a double-entry ledger, exactly-once requests and group commit"};
   app.option_defaults()->always_capture_default();
-  app.set_config("--config", "", "TOML file with any of the options below (names without dashes)");
+  app.set_config("--config", "", "TOML file setting any option below by its flag name, e.g. batch-size-max = 64");
 
   app.add_option("--listen", config.listen, "Address to listen on")->envname("PAYD_LISTEN");
   app.add_option("--port", config.port, "Port to listen on (0: any free port)")->envname("PAYD_PORT");

@@ -248,6 +248,39 @@ Result<Merchant> Executor::merchant_for_payment(const std::string& id, const std
   return *merchant;
 }
 
+template <typename PaymentCommand>
+Payment Executor::new_payment(const PaymentCommand& command, const Merchant& merchant, SourceType source_type,
+                              const std::string& source_id, const std::string& gateway,
+                              const Submission& submission) {
+  Payment payment;
+  payment.id = ids_.next(IdType::payment);
+  payment.amount = command.amount;
+  payment.currency = command.currency;
+  payment.merchant = merchant.id;
+  payment.source_type = source_type;
+  payment.source_id = source_id;
+  payment.capture = command.capture;
+  payment.description = command.description;
+  payment.metadata_json = command.metadata_json;
+  payment.gateway = gateway;
+  payment.created_at_ms = clock_.now_ms();
+  payment.updated_at_ms = payment.created_at_ms;
+  if (submission.idempotency) payment.idempotency_key = submission.idempotency->key;
+  return payment;
+}
+
+std::optional<Executor::Decision> Executor::refuse_by_merchant(const Submission& submission, Payment& payment,
+                                                               const Merchant& merchant) {
+  if (!merchant.active) {
+    return fail_payment(submission, payment, "merchant_inactive", "merchant " + merchant.id + " is not active");
+  }
+  if (payment.amount > merchant.max_amount) {
+    return fail_payment(submission, payment, "amount_over_limit",
+                        "the merchant's maximum amount is " + std::to_string(merchant.max_amount));
+  }
+  return std::nullopt;
+}
+
 Executor::Decision Executor::run(const WalletPayment& command, const Submission& submission) {
   Result<Merchant> merchant = merchant_for_payment(command.merchant, command.currency);
   if (!merchant.ok()) return refuse(submission, merchant.problem());
@@ -261,29 +294,8 @@ Executor::Decision Executor::run(const WalletPayment& command, const Submission&
   if (account->id == merchant->account) {
     return refuse(submission, invalid_request("a merchant cannot pay itself", "account"));
   }
-  std::int64_t now_ms = clock_.now_ms();
-  Payment payment;
-  payment.id = ids_.next(IdType::payment);
-  payment.amount = command.amount;
-  payment.currency = command.currency;
-  payment.merchant = merchant->id;
-  payment.source_type = SourceType::account;
-  payment.source_id = account->id;
-  payment.capture = command.capture;
-  payment.description = command.description;
-  payment.metadata_json = command.metadata_json;
-  payment.gateway = "ledger";
-  payment.created_at_ms = now_ms;
-  payment.updated_at_ms = now_ms;
-  if (submission.idempotency) payment.idempotency_key = submission.idempotency->key;
-
-  if (!merchant->active) {
-    return fail_payment(submission, payment, "merchant_inactive", "merchant " + merchant->id + " is not active");
-  }
-  if (command.amount > merchant->max_amount) {
-    return fail_payment(submission, payment, "amount_over_limit",
-                        "the merchant's maximum amount is " + std::to_string(merchant->max_amount));
-  }
+  Payment payment = new_payment(command, *merchant, SourceType::account, account->id, "ledger", submission);
+  if (std::optional<Decision> refused = refuse_by_merchant(submission, payment, *merchant)) return *refused;
   Minor funds = available(*account).value_or(0);
   if (funds < command.amount) {
     return fail_payment(submission, payment, "insufficient_funds",
@@ -296,7 +308,7 @@ Executor::Decision Executor::run(const WalletPayment& command, const Submission&
     if (Status postable = check_postable(legs, "amount"); !postable.ok()) {
       return refuse(submission, postable.problem());
     }
-    post(payment.id, legs, now_ms);
+    post(payment.id, legs, payment.created_at_ms);
     payment.status = PaymentStatus::captured;
     payment.amount_captured = command.amount;
     payment.fee = fee;
@@ -319,29 +331,9 @@ Executor::Decision Executor::run(const BeginCardPayment& command, const Submissi
   if (!method) {
     return refuse(submission, invalid_request("no payment method " + command.payment_method, "payment_method"));
   }
-  std::int64_t now_ms = clock_.now_ms();
-  Payment payment;
-  payment.id = ids_.next(IdType::payment);
-  payment.amount = command.amount;
-  payment.currency = command.currency;
-  payment.merchant = merchant->id;
-  payment.source_type = SourceType::card;
-  payment.source_id = method->id;
-  payment.capture = command.capture;
-  payment.description = command.description;
-  payment.metadata_json = command.metadata_json;
-  payment.gateway = merchant->processor.empty() ? "simulated" : merchant->processor;
-  payment.created_at_ms = now_ms;
-  payment.updated_at_ms = now_ms;
-  if (submission.idempotency) payment.idempotency_key = submission.idempotency->key;
-
-  if (!merchant->active) {
-    return fail_payment(submission, payment, "merchant_inactive", "merchant " + merchant->id + " is not active");
-  }
-  if (command.amount > merchant->max_amount) {
-    return fail_payment(submission, payment, "amount_over_limit",
-                        "the merchant's maximum amount is " + std::to_string(merchant->max_amount));
-  }
+  std::string gateway = merchant->processor.empty() ? "simulated" : merchant->processor;
+  Payment payment = new_payment(command, *merchant, SourceType::card, method->id, gateway, submission);
+  if (std::optional<Decision> refused = refuse_by_merchant(submission, payment, *merchant)) return *refused;
   payment.status = PaymentStatus::pending;
   store_.put_payment(payment);
   return Decision{{}, payment.id};

@@ -68,6 +68,14 @@ class Executor {
   // the fees account (zero legs left out).
   std::vector<Leg> capture_legs(Account& source, const Merchant& merchant, Minor amount, Minor fee);
 
+  // A payment as a wallet or card command describes it, before any decision.
+  template <typename PaymentCommand>
+  Payment new_payment(const PaymentCommand& command, const Merchant& merchant, SourceType source_type,
+                      const std::string& source_id, const std::string& gateway, const Submission& submission);
+  // The refusals every payment shares: an inactive merchant, an amount
+  // over the merchant's maximum. Records the payment failed when refused.
+  std::optional<Decision> refuse_by_merchant(const Submission& submission, Payment& payment,
+                                             const Merchant& merchant);
   Result<Merchant> merchant_for_payment(const std::string& id, const std::string& currency);
   void complete_started_key(const Payment& payment, const Reply& reply);
 
