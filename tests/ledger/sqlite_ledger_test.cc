@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 namespace payd::ledger::sqlite {
 namespace {
@@ -111,6 +112,19 @@ TEST_F(SqliteLedgerTest, KeysArePurgedAfterTheRetentionAndAreThenNew) {
   EXPECT_FALSE(ledger_->has_idempotency_key("old-key").value());
   EXPECT_EQ(submit(MakeDeposit{a, 100, "USD", "{}"}, tag).kind, Outcome::Kind::executed);
   EXPECT_EQ(ledger_->account(a)->balance, 200);
+}
+
+TEST_F(SqliteLedgerTest, BackgroundCheckpointsMoveTheWalIntoTheDatabase) {
+  open(16'384);
+  std::string a = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
+  auto database_bytes = [&] { return std::filesystem::file_size(directory_ + "/ledger.db"); };
+  std::uintmax_t before = database_bytes();
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(submit(MakeDeposit{a, 1, "USD", "{}"}).reply.status, 201u);
+  // The checkpointer runs every 50 ms; give it up to 5 s on a busy machine.
+  for (int waited_ms = 0; waited_ms < 5000 && database_bytes() <= before; waited_ms += 50) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_GT(database_bytes(), before);
 }
 
 }  // namespace

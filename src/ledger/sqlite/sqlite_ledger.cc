@@ -138,7 +138,12 @@ void SqliteLedger::checkpoint_loop() {
     checkpointer_wake_.wait_for(lock, std::chrono::milliseconds(options_.checkpoint_interval_ms));
     lock.unlock();
     try {
-      if (!connection) connection = std::make_unique<Connection>(options_.path, false);
+      if (!connection) {
+        connection = std::make_unique<Connection>(options_.path, false);
+        // A connection that has not read the database yet has not opened
+        // its WAL, and its checkpoints do nothing: read once first.
+        connection->execute("SELECT count(*) FROM schema_migrations");
+      }
       Connection::CheckpointResult result = connection->checkpoint(false);
       if (result.wal_frames >= options_.wal_frames_restart_min) connection->checkpoint(true);
     } catch (const DatabaseError&) {
