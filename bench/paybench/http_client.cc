@@ -1,0 +1,234 @@
+// The keep-alive client on Asio and Beast; see http_client.h for the design.
+//
+// One io_context on the calling thread, one coroutine per connection. A
+// connection's state (socket, read buffer) lives in its coroutine frame;
+// the only shared state is the source and a few counters, touched only
+// from that one thread.
+#include "bench/paybench/http_client.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address_v4.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <cassert>
+#include <chrono>
+#include <deque>
+#include <exception>
+#include <utility>
+
+namespace payd::bench {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// After a failed connect, a connection pauses this long before its next
+// attempt, so a dead server is not hammered in a tight loop; after this
+// many failures in a row it gives up (payd is gone).
+constexpr auto reconnect_pause = std::chrono::milliseconds(100);
+constexpr int connect_failures_max = 3;
+constexpr std::int64_t retry_pause_us = 100'000;
+constexpr std::size_t response_body_bytes_max = 8 * 1024 * 1024;
+constexpr std::size_t described_body_bytes_max = 300;
+
+struct DriveState {
+  const DriveOptions& options;
+  Clock& clock;
+  ExchangeSource& source;
+  tcp::endpoint endpoint;
+  std::size_t connections_opened = 0;
+  std::size_t connections_given_up = 0;
+  std::string last_connect_error;
+  std::exception_ptr exception;
+};
+
+// Opens the socket; the error message, or empty when connected.
+asio::awaitable<std::string> connect(DriveState& state, beast::tcp_stream& stream) {
+  stream.expires_after(std::chrono::milliseconds(state.options.request_timeout_ms));
+  auto [error] = co_await stream.async_connect(state.endpoint, use_tuple);
+  if (error) {
+    stream.close();  // a failed connect leaves the socket open; the next attempt needs a fresh one
+    state.last_connect_error = "connect to 127.0.0.1:" + std::to_string(state.endpoint.port()) + ": " + error.message();
+    co_return state.last_connect_error;
+  }
+  error_code ignored;
+  stream.socket().set_option(tcp::no_delay(true), ignored);
+  state.connections_opened += 1;
+  co_return std::string();
+}
+
+http::request<http::string_body> make_message(const HttpRequest& request) {
+  http::request<http::string_body> message{http::string_to_verb(request.method), request.target, 11};
+  message.set(http::field::host, "127.0.0.1");
+  if (!request.body.empty()) {
+    message.set(http::field::content_type, "application/json");
+    message.body() = request.body;
+  }
+  if (!request.idempotency_key.empty()) message.set("Idempotency-Key", request.idempotency_key);
+  message.prepare_payload();
+  return message;
+}
+
+// One request and its answer on an open connection. `keep_alive` is false
+// afterwards when the connection must be reopened.
+asio::awaitable<HttpResponse> send_and_read(DriveState& state, beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                            const HttpRequest& request, bool& keep_alive) {
+  HttpResponse response;
+  keep_alive = false;
+  auto message = make_message(request);
+  stream.expires_after(std::chrono::milliseconds(state.options.request_timeout_ms));
+  auto [write_error, written] = co_await http::async_write(stream, message, use_tuple);
+  if (write_error) {
+    response.transport_error = "write: " + write_error.message();
+    co_return response;
+  }
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(response_body_bytes_max);
+  auto [read_error, read] = co_await http::async_read(stream, buffer, parser, use_tuple);
+  if (read_error) {
+    response.transport_error = "read: " + read_error.message();
+    co_return response;
+  }
+  auto& answer = parser.get();
+  response.status = answer.result_int();
+  response.replayed = beast::iequals(answer["Idempotent-Replayed"], "true");
+  response.body = std::move(answer.body());
+  keep_alive = answer.keep_alive();
+  co_return response;
+}
+
+asio::awaitable<void> wait_until(DriveState& state, asio::steady_timer& timer, std::int64_t time_us) {
+  std::int64_t wait_us = time_us - state.clock.monotonic_us();
+  if (wait_us <= 0) co_return;
+  timer.expires_after(std::chrono::microseconds(wait_us));
+  co_await timer.async_wait(use_tuple);
+}
+
+// One connection: exchanges until the source says done. Bounded by the
+// source, which must end; each exchange is bounded by the request timeout.
+asio::awaitable<void> run_connection(DriveState& state, std::size_t connection) {
+  auto executor = co_await asio::this_coro::executor;
+  beast::tcp_stream stream(executor);
+  beast::flat_buffer buffer;
+  asio::steady_timer timer(executor);
+  bool open = false;
+  int connect_failures = 0;
+  while (std::optional<Exchange> exchange = state.source.next(connection, state.clock.monotonic_us())) {
+    co_await wait_until(state, timer, exchange->intended_send_us);
+    HttpResponse response;
+    std::int64_t sent_us = state.clock.monotonic_us();
+    if (!open) response.transport_error = co_await connect(state, stream);
+    open = response.transport_error.empty();
+    connect_failures = open ? 0 : connect_failures + 1;
+    if (open) {
+      bool keep_alive = false;
+      response = co_await send_and_read(state, stream, buffer, exchange->request, keep_alive);
+      if (!keep_alive) {
+        error_code ignored;
+        stream.socket().close(ignored);
+        buffer.clear();
+        open = false;
+      }
+    }
+    state.source.complete(connection, std::move(*exchange), std::move(response), sent_us, state.clock.monotonic_us());
+    if (connect_failures == connect_failures_max) {
+      state.connections_given_up += 1;
+      co_return;
+    }
+    if (connect_failures > 0) {
+      timer.expires_after(reconnect_pause);
+      co_await timer.async_wait(use_tuple);
+    }
+  }
+  error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream.socket().close(ignored);
+}
+
+// exchange_all's source: each request once, then the ones that asked to be
+// retried, after a pause.
+class ListSource final : public ExchangeSource {
+ public:
+  explicit ListSource(std::vector<HttpRequest> requests)
+      : requests_(std::move(requests)), responses_(requests_.size()), attempts_(requests_.size(), 0) {}
+
+  std::optional<Exchange> next(std::size_t, std::int64_t) override {
+    if (next_index_ < requests_.size()) return make_exchange(next_index_++, 0);
+    if (retries_.empty()) return std::nullopt;
+    auto [index, retry_at_us] = retries_.front();
+    retries_.pop_front();
+    return make_exchange(index, retry_at_us);
+  }
+
+  void complete(std::size_t, Exchange exchange, HttpResponse response, std::int64_t, std::int64_t done_us) override {
+    auto index = static_cast<std::size_t>(exchange.tag);
+    assert(index < requests_.size());
+    bool again = response.status == 0 || response.status == 503 || response.status == 409;
+    attempts_[index] += 1;
+    if (again && attempts_[index] < retry_attempts_max) retries_.emplace_back(index, done_us + retry_pause_us);
+    requests_[index] = std::move(exchange.request);
+    responses_[index] = std::move(response);
+  }
+
+  std::vector<HttpResponse> take_responses() { return std::move(responses_); }
+
+ private:
+  Exchange make_exchange(std::size_t index, std::int64_t intended_send_us) {
+    return Exchange{index, requests_[index], intended_send_us};
+  }
+
+  std::vector<HttpRequest> requests_;
+  std::vector<HttpResponse> responses_;
+  std::vector<int> attempts_;
+  std::size_t next_index_ = 0;
+  std::deque<std::pair<std::size_t, std::int64_t>> retries_;
+};
+
+}  // namespace
+
+std::string describe(const HttpResponse& response) {
+  if (response.status == 0) return "no answer (" + response.transport_error + ")";
+  return std::to_string(response.status) + " " + response.body.substr(0, described_body_bytes_max);
+}
+
+Outcome drive(const DriveOptions& options, Clock& clock, ExchangeSource& source) {
+  assert(options.connections >= 1 && options.connections <= connections_max);
+  assert(options.request_timeout_ms > 0);
+  asio::io_context context(1);
+  DriveState state{options, clock, source, tcp::endpoint(asio::ip::address_v4::loopback(), options.port)};
+  for (std::size_t connection = 0; connection < options.connections; ++connection) {
+    asio::co_spawn(context, run_connection(state, connection), [&state](std::exception_ptr exception) {
+      if (exception && !state.exception) state.exception = exception;
+    });
+  }
+  context.run();
+  if (state.exception) std::rethrow_exception(state.exception);
+  if (state.connections_given_up == options.connections) return Failure{state.last_connect_error};
+  return Done{};
+}
+
+Expected<std::vector<HttpResponse>> exchange_all(const DriveOptions& options, Clock& clock,
+                                                 std::vector<HttpRequest> requests) {
+  DriveOptions bounded = options;
+  bounded.connections = std::max<std::size_t>(1, std::min(options.connections, requests.size()));
+  ListSource source(std::move(requests));
+  Outcome outcome = drive(bounded, clock, source);
+  if (!outcome.ok()) return Failure{outcome.message()};
+  return source.take_responses();
+}
+
+}  // namespace payd::bench

@@ -1,0 +1,107 @@
+#include "bench/paybench/key_history.h"
+
+#include <algorithm>
+#include <cassert>
+#include <functional>
+#include <string_view>
+#include <utility>
+
+namespace payd::bench {
+namespace {
+
+// Half of the duplicates re-send one of the newest keys, many of which are
+// still in flight on another connection; the other half any recent key.
+constexpr std::size_t newest_window = 64;
+static_assert(newest_window <= KeyHistory::recent_max);
+
+}  // namespace
+
+std::pair<std::uint64_t, std::string> KeyMaker::next() {
+  last_sequence_ += 1;
+  return {last_sequence_, "pb-" + run_id_ + "-" + std::to_string(last_sequence_)};
+}
+
+void KeyHistory::remember(std::uint64_t sequence, RequestKind kind, const HttpRequest& request) {
+  assert(sequence > 0);
+  assert(sequence > newest_sequence_);
+  KeyRecord& slot = recent_[sequence % recent_max];
+  if (slot.sequence != 0 && slot.sends > 1) {
+    std::uint64_t leaving = slot.sequence;
+    duplicated_gone_.emplace(leaving, std::move(slot));
+  }
+  slot = KeyRecord{sequence, kind, request, 1, {}};
+  newest_sequence_ = sequence;
+  remembered_ += 1;
+}
+
+const KeyRecord* KeyHistory::pick_duplicate(Random& random) {
+  if (remembered_ == 0) return nullptr;
+  std::size_t window = std::min(remembered_, random.uniform(2) == 0 ? newest_window : recent_max);
+  std::uint64_t back = random.uniform(window);
+  KeyRecord* record = find(newest_sequence_ - back);
+  if (record == nullptr) return nullptr;
+  record->sends += 1;
+  return record;
+}
+
+void KeyHistory::record_answer(std::uint64_t sequence, KeyAnswer answer) {
+  KeyRecord* record = find(sequence);
+  if (record == nullptr) return;
+  assert(record->sequence == sequence);
+  record->answers.push_back(std::move(answer));
+}
+
+std::vector<const KeyRecord*> KeyHistory::duplicated() const {
+  std::vector<const KeyRecord*> records;
+  records.reserve(duplicated_count());
+  for (const KeyRecord& record : recent_) {
+    if (record.sequence != 0 && record.sends > 1) records.push_back(&record);
+  }
+  for (const auto& [sequence, record] : duplicated_gone_) records.push_back(&record);
+  return records;
+}
+
+std::size_t KeyHistory::duplicated_count() const {
+  auto in_ring = std::count_if(recent_.begin(), recent_.end(),
+                               [](const KeyRecord& record) { return record.sequence != 0 && record.sends > 1; });
+  return static_cast<std::size_t>(in_ring) + duplicated_gone_.size();
+}
+
+KeyRecord* KeyHistory::find(std::uint64_t sequence) {
+  if (sequence == 0) return nullptr;
+  KeyRecord& slot = recent_[sequence % recent_max];
+  if (slot.sequence == sequence) return &slot;
+  auto gone = duplicated_gone_.find(sequence);
+  return gone == duplicated_gone_.end() ? nullptr : &gone->second;
+}
+
+bool records_decision(const KeyAnswer& answer) {
+  if (answer.status >= 200 && answer.status < 300) return true;
+  if (answer.status == 402) return true;
+  return answer.status == 409 && (answer.code == "invalid_state" || answer.code == "amount_exceeds_refundable");
+}
+
+bool at_most_one_effect(const KeyRecord& record) {
+  const KeyAnswer* first_decision = nullptr;
+  int executed = 0;
+  for (const KeyAnswer& answer : record.answers) {
+    if (answer.status == 422) return false;
+    if (!records_decision(answer)) continue;
+    if (!answer.replayed) executed += 1;
+    if (first_decision == nullptr) first_decision = &answer;
+    if (answer.status != first_decision->status || answer.body_hash != first_decision->body_hash) return false;
+  }
+  return executed <= 1;
+}
+
+KeyAnswer make_key_answer(const HttpResponse& response, const std::string& id, const std::string& code) {
+  KeyAnswer answer;
+  answer.status = response.status;
+  answer.replayed = response.replayed;
+  answer.body_hash = std::hash<std::string_view>{}(response.body);
+  answer.id = id;
+  answer.code = code;
+  return answer;
+}
+
+}  // namespace payd::bench

@@ -1,0 +1,101 @@
+// KeyHistory: what paybench sent under each Idempotency-Key, so that it can
+// send some of them again (duplicates) and check afterwards that each key
+// had at most one effect.
+//
+// Every money-moving request is remembered in a ring of the most recent
+// `recent_max` keys; duplicates are drawn from that ring, so with many
+// connections some duplicates overlap their original in flight. A key that
+// was duplicated keeps all its answers until the end of the run, also after
+// it left the ring; the answers of other keys are forgotten with them.
+// Memory is therefore bounded by the ring plus the duplicates sent.
+//
+// Sans-I/O, single-threaded.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "bench/paybench/http_client.h"
+#include "bench/paybench/workload.h"
+#include "core/clock.h"
+
+namespace payd::bench {
+
+// Makes the run's Idempotency-Keys, pb-<run id>-<n> with n = 1, 2, ...: one
+// sequence for the whole run (setup and load), so no key repeats by accident.
+class KeyMaker {
+ public:
+  explicit KeyMaker(std::string run_id) : run_id_(std::move(run_id)) {}
+  const std::string& run_id() const { return run_id_; }
+  // The next sequence number and its key.
+  std::pair<std::uint64_t, std::string> next();
+
+ private:
+  std::string run_id_;
+  std::uint64_t last_sequence_ = 0;
+};
+
+struct KeyAnswer {
+  unsigned status = 0;          // 0: no answer
+  bool replayed = false;        // Idempotent-Replayed: true
+  std::uint64_t body_hash = 0;  // replays are byte-identical to the first answer
+  std::string id;               // "id" of a 2xx answer
+  std::string code;             // problem code of an error answer
+};
+
+struct KeyRecord {
+  std::uint64_t sequence = 0;  // the n of the key pb-<run id>-<n>; 0: empty slot
+  RequestKind kind = RequestKind::transfer;
+  HttpRequest request;
+  int sends = 0;
+  std::vector<KeyAnswer> answers;
+};
+
+class KeyHistory {
+ public:
+  static constexpr std::size_t recent_max = 1024;
+
+  // A new key was sent for the first time. Sequences are unique and > 0.
+  void remember(std::uint64_t sequence, RequestKind kind, const HttpRequest& request);
+
+  // A recent record to send again (counted as sent once more), or nullptr
+  // when nothing has been remembered yet.
+  const KeyRecord* pick_duplicate(Random& random);
+
+  // An answer for the key `sequence`; dropped when that key was never
+  // duplicated and has left the ring.
+  void record_answer(std::uint64_t sequence, KeyAnswer answer);
+
+  // Every key sent more than once, with all its answers.
+  std::vector<const KeyRecord*> duplicated() const;
+
+  std::size_t duplicated_count() const;
+
+ private:
+  KeyRecord* find(std::uint64_t sequence);
+
+  std::vector<KeyRecord> recent_ = std::vector<KeyRecord>(recent_max);
+  std::uint64_t newest_sequence_ = 0;
+  std::size_t remembered_ = 0;
+  std::unordered_map<std::uint64_t, KeyRecord> duplicated_gone_;  // duplicated keys that left the ring
+};
+
+// The answer as kept: status, replay flag and body hash, with the "id" of
+// a success or the problem "code" of an error, as read by the caller.
+KeyAnswer make_key_answer(const HttpResponse& response, const std::string& id, const std::string& code);
+
+// Whether payd stores and replays this answer (API.md, Idempotency): every
+// 2xx, every 402, and 409 invalid_state / amount_exceeds_refundable.
+bool records_decision(const KeyAnswer& answer);
+
+// Whether the answers to one key show at most one effect: the answers that
+// record a decision are all the same (status and body), at most one of them
+// is not a replay, and none is 422 (the same body can never be "reused").
+// Answers that record no decision (409 in use, 503, no answer) are allowed.
+bool at_most_one_effect(const KeyRecord& record);
+
+}  // namespace payd::bench

@@ -1,0 +1,150 @@
+// paybench: payd's load generator, and a check that the load left the
+// ledger consistent.
+//
+// A run is: (spawn payd) → setup (setup.h) → load (load.h) → checks through
+// the API (check.h) → (stop payd) → payctl verify → report (report.h).
+// Progress goes to stderr, the table to stdout. Exit status: 0 when every
+// check passed, 1 when one failed, 2 for bad flags, 3 when the run could
+// not be made (payd did not start, setup was refused, payd went away
+// during the load, ...).
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "bench/paybench/check.h"
+#include "bench/paybench/load.h"
+#include "bench/paybench/options.h"
+#include "bench/paybench/process.h"
+#include "bench/paybench/report.h"
+#include "bench/paybench/setup.h"
+
+namespace payd::bench {
+namespace {
+
+constexpr int exit_checks_failed = 1;
+constexpr int exit_run_failed = 3;
+constexpr int payd_start_timeout_ms = 15'000;
+constexpr int payd_stop_timeout_ms = 10'000;
+constexpr int payctl_timeout_ms = 300'000;
+
+int fail(const std::string& message) {
+  std::cerr << "paybench: " << message << "\n";
+  return exit_run_failed;
+}
+
+// The payd of the run: one paybench started, or one that runs already.
+struct Target {
+  std::uint16_t port = 0;
+  std::string data_dir;  // empty when unknown
+  std::unique_ptr<PaydChild> child;
+};
+
+Expected<Target> prepare_target(const Options& options) {
+  if (!options.spawn) return Target{options.target_port, options.data_dir, nullptr};
+  std::vector<std::string> arguments = {"--access-log", "off", "--rate-limits", "off"};
+  arguments.insert(arguments.end(), options.payd_args.begin(), options.payd_args.end());
+  auto child = PaydChild::start(options.payd_path, arguments, payd_start_timeout_ms);
+  if (!child.ok()) return Failure{child.message()};
+  if (options.keep_data) child.value()->keep_files();
+  Target target{child.value()->port(), child.value()->data_dir(), std::move(child.value())};
+  std::cerr << "paybench: started payd (pid " << target.child->pid() << ") on 127.0.0.1:" << target.port << ", data in "
+            << target.data_dir << "\n";
+  return target;
+}
+
+// Eight hex digits that make this run's keys unique.
+std::string make_run_id(Random& random) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%08x", static_cast<unsigned>(random.next_u64() & 0xffffffffu));
+  return text;
+}
+
+RunDescription describe_run(const Options& options) {
+  RunDescription run;
+  run.workload = std::string(to_string(options.workload));
+  run.connections = options.connections;
+  run.accounts = options.accounts;
+  run.rate_per_s = options.rate_per_s;
+  run.duration_s = options.duration_s;
+  run.warmup_s = options.warmup_s;
+  run.duplicate_share = options.duplicate_share;
+  for (const std::string& argument : options.payd_args) run.payd_args += (run.payd_args.empty() ? "" : " ") + argument;
+  return run;
+}
+
+CheckResult run_payctl(const std::string& payctl_path, const std::string& data_dir) {
+  CommandResult result = run_command({payctl_path, "verify", "--data-dir", data_dir}, payctl_timeout_ms);
+  // payctl prints one line per invariant and a summary last; the summary
+  // goes in the table, and everything when it failed.
+  std::string output = result.output;
+  while (!output.empty() && (output.back() == '\n' || output.back() == ' ')) output.pop_back();
+  bool passed = result.exit_code == 0;
+  std::string shown =
+      passed ? output.substr(output.rfind('\n') == std::string::npos ? 0 : output.rfind('\n') + 1) : output;
+  return CheckResult{"payctl verify", passed,
+                     "exit status " + std::to_string(result.exit_code) + (shown.empty() ? "" : ": " + shown)};
+}
+
+// Stops a spawned payd (reading its peak memory first) and adds the checks
+// that need it stopped.
+void finish_target(const Options& options, Target& target, RunReport& report) {
+  if (target.child) {
+    report.payd_peak_rss_kib = target.child->peak_rss_kib();
+    int status = target.child->stop(payd_stop_timeout_ms);
+    if (options.check) {
+      report.checks.push_back({"payd stopped cleanly", status == 0, "exit status " + std::to_string(status)});
+    }
+  }
+  if (options.check && !options.payctl_path.empty() && !target.data_dir.empty()) {
+    report.checks.push_back(run_payctl(options.payctl_path, target.data_dir));
+  }
+}
+
+int run(const Options& options) {
+  SystemClock clock;
+  SeededRandom random = options.seed ? SeededRandom(*options.seed) : SeededRandom();
+  auto target = prepare_target(options);
+  if (!target.ok()) return fail(target.message());
+  DriveOptions drive_options{target.value().port, options.connections, options.request_timeout_ms};
+  KeyMaker keys(make_run_id(random));
+  std::cerr << "paybench: run " << keys.run_id() << ", setting up " << options.accounts << " accounts\n";
+  SetupOptions setup_options{options.workload, options.accounts, options.deposit_minor, "USD"};
+  auto fixture = set_up(setup_options, drive_options, keys, clock);
+  if (!fixture.ok()) return fail(fixture.message());
+  auto before = options.check ? read_trial_balance(drive_options, clock, fixture.value().currency)
+                              : Expected<TrialBalance>(TrialBalance{});
+  if (!before.ok()) return fail(before.message());
+  std::cerr << "paybench: " << to_string(options.workload) << " for " << options.warmup_s << " s warmup + "
+            << options.duration_s << " s\n";
+  LoadOptions load_options{options.workload, options.duration_s, options.warmup_s, options.rate_per_s,
+                           options.duplicate_share};
+  LoadResult load = run_load(load_options, drive_options, fixture.value(), keys, clock, random);
+  RunReport report{describe_run(options), &load, std::nullopt, {}};
+  if (options.check && load.stopped_early.empty()) {
+    std::cerr << "paybench: checking\n";
+    report.checks = check_through_api(options.workload, fixture.value(), load, before.value(), drive_options, clock);
+  }
+  finish_target(options, target.value(), report);
+  print_table(report, std::cout);
+  if (!options.json_path.empty()) {
+    Outcome written = write_json(report, options.json_path);
+    if (!written.ok()) return fail(written.message());
+  }
+  if (!load.stopped_early.empty()) return fail("the load stopped early: " + load.stopped_early);
+  if (checks_passed(report)) return 0;
+  if (target.value().child) {
+    target.value().child->keep_files();
+    std::cerr << "paybench: a check failed; payd's files are kept in " << target.value().child->root_dir() << "\n";
+  }
+  return exit_checks_failed;
+}
+
+}  // namespace
+}  // namespace payd::bench
+
+int main(int argc, char** argv) {
+  payd::bench::Options options = payd::bench::parse_options(argc, argv);
+  return payd::bench::run(options);
+}

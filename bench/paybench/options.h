@@ -1,0 +1,58 @@
+// paybench's command line: every flag, its default and how flags relate,
+// stated once here and printed by `paybench --help`.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench/paybench/expected.h"
+#include "bench/paybench/workload.h"
+
+namespace payd::bench {
+
+struct Options {
+  // Where payd is: a running one (target_port), or one paybench starts.
+  std::uint16_t target_port = 0;  // from --target http://127.0.0.1:PORT
+  bool spawn = false;
+  std::string payd_path;
+  std::string payctl_path;             // runs `payctl verify` after the load when set
+  std::vector<std::string> payd_args;  // extra flags for a spawned payd
+  std::string data_dir;                // a running payd's data dir, for payctl
+
+  WorkloadKind workload = WorkloadKind::transfers_uniform;
+  std::size_t accounts = 1000;
+  std::int64_t deposit_minor = 100'000'000;
+  std::size_t connections = 64;
+  double duration_s = 10.0;
+  double warmup_s = 1.0;
+  double rate_per_s = 0.0;  // 0: closed loop
+  double duplicate_share = 0.0;
+  bool check = true;
+  std::string json_path;
+  std::optional<std::uint64_t> seed;
+  std::int64_t request_timeout_ms = 30'000;
+  bool keep_data = false;
+};
+
+// What --smoke sets (a short run for the test suite) unless given explicitly.
+inline constexpr double smoke_duration_s = 3.0;
+inline constexpr double smoke_warmup_s = 0.5;
+inline constexpr std::size_t smoke_connections = 8;
+inline constexpr std::size_t smoke_accounts = 50;
+inline constexpr double smoke_duplicate_share = 0.05;
+
+inline constexpr std::size_t accounts_max = 1'000'000;
+inline constexpr double duration_s_max = 3600.0;
+
+// Parses the command line. Exits the process for --help (status 0) and for
+// bad flags (status 2, with the reason on stderr).
+Options parse_options(int argc, char** argv);
+
+// The port of http://127.0.0.1:PORT (an optional trailing slash); a failure
+// for any other host: paybench only ever talks to loopback.
+Expected<std::uint16_t> parse_target(const std::string& target);
+
+}  // namespace payd::bench

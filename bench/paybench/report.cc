@@ -1,0 +1,180 @@
+#include "bench/paybench/report.h"
+
+#include <array>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <cassert>
+#include <cstdio>
+#include <fstream>
+#include <ostream>
+#include <string_view>
+
+namespace payd::bench {
+namespace {
+
+struct Quantile {
+  std::string_view name;  // as in the JSON
+  double quantile;
+};
+constexpr std::array<Quantile, 4> reported_quantiles = {{
+    {"p50", 0.5},
+    {"p90", 0.9},
+    {"p99", 0.99},
+    {"p99_9", 0.999},
+}};
+
+// The derived figures, computed once for the table and the JSON.
+struct Figures {
+  double throughput_per_s = 0.0;
+  std::array<double, reported_quantiles.size()> latency_ms{};
+  double latency_ms_max = 0.0;
+};
+
+double to_ms(std::int64_t microseconds) { return static_cast<double>(microseconds) / 1000.0; }
+
+Figures compute_figures(const LoadResult& load) {
+  Figures figures;
+  if (load.measured_s > 0.0) figures.throughput_per_s = static_cast<double>(load.requests_measured) / load.measured_s;
+  for (std::size_t index = 0; index < reported_quantiles.size(); ++index) {
+    figures.latency_ms[index] = to_ms(load.latency.quantile_us(reported_quantiles[index].quantile));
+  }
+  figures.latency_ms_max = to_ms(load.latency.max_us());
+  return figures;
+}
+
+std::string format(const char* pattern, double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, pattern, value);
+  return text;
+}
+
+std::string mode_of(const RunDescription& run) {
+  if (run.rate_per_s <= 0.0) return "closed loop";
+  return "open loop at " + format("%.0f", run.rate_per_s) + " req/s";
+}
+
+void print_row(std::ostream& out, std::string_view name, const std::string& value) {
+  out << "  " << name;
+  for (std::size_t pad = name.size(); pad < 16; ++pad) out << ' ';
+  out << value << '\n';
+}
+
+std::string counts_text(const LoadResult& load) {
+  std::string text;
+  for (const auto& [status, count] : load.statuses) {
+    text += (text.empty() ? "" : "  ") + (status == 0 ? std::string("none") : std::to_string(status)) + ": " +
+            std::to_string(count);
+  }
+  return text.empty() ? "-" : text;
+}
+
+std::string codes_text(const LoadResult& load) {
+  std::string text;
+  for (const auto& [code, count] : load.problem_codes) {
+    text += (text.empty() ? "" : "  ") + code + ": " + std::to_string(count);
+  }
+  return text.empty() ? "-" : text;
+}
+
+void print_checks(const RunReport& report, std::ostream& out) {
+  if (report.checks.empty()) {
+    print_row(out, "checks", report.load->stopped_early.empty() ? "off" : "not run");
+    return;
+  }
+  print_row(out, "checks", checks_passed(report) ? "all passed" : "FAILED");
+  for (const CheckResult& check : report.checks) {
+    out << "    " << (check.passed ? "ok    " : "FAIL  ") << check.name << ": " << check.detail << '\n';
+  }
+}
+
+}  // namespace
+
+bool checks_passed(const RunReport& report) {
+  for (const CheckResult& check : report.checks) {
+    if (!check.passed) return false;
+  }
+  return true;
+}
+
+void print_table(const RunReport& report, std::ostream& out) {
+  assert(report.load != nullptr);
+  const LoadResult& load = *report.load;
+  const RunDescription& run = report.run;
+  Figures figures = compute_figures(load);
+  out << "paybench\n";
+  print_row(out, "workload", run.workload);
+  print_row(out, "connections", std::to_string(run.connections));
+  print_row(out, "mode", mode_of(run));
+  print_row(out, "duration", format("%.1f s", run.duration_s) + format(" (+%.1f s warmup)", run.warmup_s));
+  print_row(out, "accounts", std::to_string(run.accounts));
+  if (!run.payd_args.empty()) print_row(out, "payd flags", run.payd_args);
+  std::string requests = std::to_string(load.requests_measured) + " measured (" + std::to_string(load.requests_sent) +
+                         " sent, " + std::to_string(load.duplicates_sent) + " duplicates)";
+  print_row(out, "requests", requests);
+  if (!load.stopped_early.empty()) print_row(out, "STOPPED EARLY", load.stopped_early);
+  if (run.rate_per_s > 0.0) {
+    std::string not_sent = std::to_string(load.scheduled_not_sent) + " due but never sent";
+    if (load.scheduled_not_sent > 0) not_sent += " (payd did not keep up with the rate; their latency is unbounded)";
+    print_row(out, "not sent", not_sent);
+  }
+  print_row(out, "throughput", format("%.1f req/s", figures.throughput_per_s));
+  std::string latency;
+  for (std::size_t index = 0; index < reported_quantiles.size(); ++index) {
+    latency += std::string(reported_quantiles[index].name) + " " + format("%.3f", figures.latency_ms[index]) + "  ";
+  }
+  print_row(out, "latency ms", latency + "max " + format("%.3f", figures.latency_ms_max));
+  print_row(out, "statuses", counts_text(load));
+  print_row(out, "problem codes", codes_text(load));
+  if (report.payd_peak_rss_kib)
+    print_row(out, "payd peak RSS", format("%.1f MiB", static_cast<double>(*report.payd_peak_rss_kib) / 1024.0));
+  print_checks(report, out);
+}
+
+Outcome write_json(const RunReport& report, const std::string& path) {
+  assert(report.load != nullptr);
+  const LoadResult& load = *report.load;
+  const RunDescription& run = report.run;
+  Figures figures = compute_figures(load);
+  boost::json::object json;
+  json["workload"] = run.workload;
+  json["connections"] = run.connections;
+  json["mode"] = run.rate_per_s > 0.0 ? "open" : "closed";
+  json["rate_per_s"] = run.rate_per_s;
+  json["duration_s"] = run.duration_s;
+  json["warmup_s"] = run.warmup_s;
+  json["accounts"] = run.accounts;
+  json["duplicate_share"] = run.duplicate_share;
+  json["payd_args"] = run.payd_args;
+  json["requests"] = load.requests_measured;
+  json["requests_sent"] = load.requests_sent;
+  json["duplicates_sent"] = load.duplicates_sent;
+  json["scheduled_not_sent"] = load.scheduled_not_sent;
+  json["measured_s"] = load.measured_s;
+  json["stopped_early"] = load.stopped_early;
+  json["throughput_per_s"] = figures.throughput_per_s;
+  boost::json::object latency;
+  for (std::size_t index = 0; index < reported_quantiles.size(); ++index) {
+    latency[reported_quantiles[index].name] = figures.latency_ms[index];
+  }
+  latency["max"] = figures.latency_ms_max;
+  json["latency_ms"] = std::move(latency);
+  boost::json::object statuses;
+  for (const auto& [status, count] : load.statuses) statuses[std::to_string(status)] = count;
+  json["statuses"] = std::move(statuses);
+  boost::json::object codes;
+  for (const auto& [code, count] : load.problem_codes) codes[code] = count;
+  json["problem_codes"] = std::move(codes);
+  if (report.payd_peak_rss_kib) json["payd_peak_rss_kib"] = *report.payd_peak_rss_kib;
+  boost::json::array checks;
+  for (const CheckResult& check : report.checks) {
+    checks.push_back(boost::json::object{{"name", check.name}, {"passed", check.passed}, {"detail", check.detail}});
+  }
+  json["checks"] = std::move(checks);
+  json["checks_passed"] = checks_passed(report);
+  std::ofstream file(path, std::ios::trunc);
+  file << boost::json::serialize(json) << '\n';
+  if (!file) return Failure{"cannot write " + path};
+  return Done{};
+}
+
+}  // namespace payd::bench

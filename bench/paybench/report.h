@@ -1,0 +1,43 @@
+// The run's figures, as a table for people (stdout) and as JSON for
+// scripts (--json PATH). Both are made from the same Figures, so they
+// cannot disagree.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench/paybench/check.h"
+#include "bench/paybench/expected.h"
+#include "bench/paybench/load.h"
+
+namespace payd::bench {
+
+struct RunDescription {
+  std::string workload;
+  std::size_t connections = 0;
+  std::size_t accounts = 0;
+  double rate_per_s = 0.0;  // 0: closed loop
+  double duration_s = 0.0;
+  double warmup_s = 0.0;
+  double duplicate_share = 0.0;
+  std::string payd_args;  // the extra flags of a spawned payd, empty otherwise
+};
+
+struct RunReport {
+  RunDescription run;
+  const LoadResult* load = nullptr;  // must be set
+  std::optional<std::int64_t> payd_peak_rss_kib;
+  std::vector<CheckResult> checks;  // empty with --check off
+};
+
+// Whether every check passed (true when there were none).
+bool checks_passed(const RunReport& report);
+
+void print_table(const RunReport& report, std::ostream& out);
+
+Outcome write_json(const RunReport& report, const std::string& path);
+
+}  // namespace payd::bench
