@@ -4,12 +4,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include "api/api.h"
 #include "app/config.h"
 #include "cache/memory_cache.h"
 #include "gateway/simulated_gateway.h"
 #include "http/server.h"
+#include "ledger/postgres/postgres_ledger.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 #include "payments/card_flow.h"
 #include "payments/recovery_worker.h"
@@ -64,10 +66,37 @@ void write_port_file(const std::string& path, std::uint16_t port) {
   std::filesystem::rename(temporary, path);
 }
 
+bool is_postgres_url(const std::string& ledger) {
+  return ledger.rfind("postgresql://", 0) == 0 || ledger.rfind("postgres://", 0) == 0;
+}
+
 std::string sqlite_path(const Config& config) {
   if (config.ledger.empty()) return (std::filesystem::path(config.data_dir) / "ledger.db").string();
   if (config.ledger.rfind("sqlite:", 0) == 0) return config.ledger.substr(7);
-  fail("unsupported ledger URL '" + config.ledger + "': this build supports the embedded SQLite ledger (sqlite:PATH)");
+  fail("unsupported ledger URL '" + config.ledger + "': use sqlite:PATH or postgresql://...");
+}
+
+// The ledger `--ledger` names: PostgreSQL for a postgresql:// URL, the
+// embedded SQLite ledger otherwise. Opened, or the process fails.
+std::unique_ptr<ledger::Ledger> open_ledger(const Config& config, IdGenerator& ids, Clock& clock, Random& random,
+                                            metrics::Registry& registry) {
+  std::size_t queue_capacity = std::max(config.queue_capacity, config.batch_size_max);
+  if (is_postgres_url(config.ledger)) {
+    ledger::postgres::PostgresOptions options;
+    options.url = config.ledger;
+    options.batch_size_max = config.batch_size_max;
+    options.queue_capacity = queue_capacity;
+    auto ledger = std::make_unique<ledger::postgres::PostgresLedger>(options, ids, clock, random, registry);
+    if (Status opened = ledger->open(); !opened.ok()) fail(opened.problem().detail);
+    return ledger;
+  }
+  ledger::sqlite::SqliteOptions options;
+  options.path = sqlite_path(config);
+  options.batch_size_max = config.batch_size_max;
+  options.queue_capacity = queue_capacity;
+  auto ledger = std::make_unique<ledger::sqlite::SqliteLedger>(options, ids, clock, registry);
+  if (Status opened = ledger->open(); !opened.ok()) fail(opened.problem().detail);
+  return ledger;
 }
 
 int run(const Config& config) {
@@ -80,12 +109,9 @@ int run(const Config& config) {
   IdGenerator ids(clock, random);
   metrics::Registry registry;
 
-  ledger::sqlite::SqliteOptions ledger_options;
-  ledger_options.path = sqlite_path(config);
-  ledger_options.batch_size_max = config.batch_size_max;
-  ledger_options.queue_capacity = std::max(config.queue_capacity, config.batch_size_max);
-  ledger::sqlite::SqliteLedger ledger(ledger_options, ids, clock, registry);
-  if (Status opened = ledger.open(); !opened.ok()) fail(opened.problem().detail);
+  std::unique_ptr<ledger::Ledger> opened_ledger = open_ledger(config, ids, clock, random, registry);
+  ledger::Ledger& ledger = *opened_ledger;
+  std::string ledger_description = is_postgres_url(config.ledger) ? "postgresql" : sqlite_path(config);
 
   http::Server::Options server_options;
   server_options.address = config.listen;
@@ -124,7 +150,7 @@ int run(const Config& config) {
   if (!port.ok()) fail(port.problem().detail);
   write_port_file(config.port_file, port.value());
   std::fprintf(stderr, "payd listening on %s:%u (ledger %s, batch_size_max %zu)\n", config.listen.c_str(),
-               static_cast<unsigned>(port.value()), ledger_options.path.c_str(), config.batch_size_max);
+               static_cast<unsigned>(port.value()), ledger_description.c_str(), config.batch_size_max);
 
   recovery.start();
   server.set_on_shutdown([&] {

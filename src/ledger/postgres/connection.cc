@@ -1,0 +1,193 @@
+#include "ledger/postgres/connection.h"
+
+#include <libpq-fe.h>
+
+#include <cassert>
+#include <cstdlib>
+#include <optional>
+
+namespace payd::ledger::postgres {
+namespace {
+
+DatabaseError::Kind classify(const std::string& sqlstate) {
+  if (sqlstate.empty() || sqlstate.starts_with("08") || sqlstate.starts_with("57P")) {
+    return DatabaseError::Kind::connection;  // no SQLSTATE: libpq lost the socket
+  }
+  if (sqlstate == "23505" || sqlstate == "40P01" || sqlstate == "40001") return DatabaseError::Kind::conflict;
+  if (sqlstate.starts_with("23") || sqlstate == "P0001") return DatabaseError::Kind::constraint;
+  return DatabaseError::Kind::other;
+}
+
+std::string quoted_element(const std::string& value) {
+  std::string quoted = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  quoted += '"';
+  return quoted;
+}
+
+}  // namespace
+
+Parameters& Parameters::add(std::string_view text) {
+  values_.emplace_back(text);
+  nulls_.push_back(false);
+  return *this;
+}
+
+Parameters& Parameters::add(std::int64_t value) { return add(std::to_string(value)); }
+
+Parameters& Parameters::add_null() {
+  values_.emplace_back();
+  nulls_.push_back(true);
+  return *this;
+}
+
+Parameters& Parameters::add_text_or_null(std::string_view text) { return text.empty() ? add_null() : add(text); }
+
+std::vector<const char*> Parameters::pointers() const {
+  std::vector<const char*> pointers;
+  pointers.reserve(values_.size());
+  for (std::size_t i = 0; i < values_.size(); ++i) pointers.push_back(nulls_[i] ? nullptr : values_[i].c_str());
+  return pointers;
+}
+
+std::string text_array(const std::vector<std::string>& values) {
+  std::string literal = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i != 0) literal += ',';
+    literal += quoted_element(values[i]);
+  }
+  return literal + "}";
+}
+
+std::string integer_array(const std::vector<std::int64_t>& values) {
+  std::string literal = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i != 0) literal += ',';
+    literal += std::to_string(values[i]);
+  }
+  return literal + "}";
+}
+
+void Rows::Free::operator()(pg_result* result) const { PQclear(result); }
+
+Rows::Rows(pg_result* result) : result_(result) {}
+
+int Rows::size() const { return PQntuples(result_.get()); }
+
+std::string Rows::text(int row, int column) const {
+  if (PQgetisnull(result_.get(), row, column)) return {};
+  return std::string(PQgetvalue(result_.get(), row, column),
+                     static_cast<std::size_t>(PQgetlength(result_.get(), row, column)));
+}
+
+std::int64_t Rows::integer(int row, int column) const {
+  if (PQgetisnull(result_.get(), row, column)) return 0;
+  return std::strtoll(PQgetvalue(result_.get(), row, column), nullptr, 10);
+}
+
+bool Rows::is_null(int row, int column) const { return PQgetisnull(result_.get(), row, column) != 0; }
+
+std::int64_t Rows::changed() const {
+  const char* tuples = PQcmdTuples(result_.get());
+  return tuples[0] == '\0' ? 0 : std::strtoll(tuples, nullptr, 10);
+}
+
+Connection::Connection(const std::string& url, int connect_timeout_s) {
+  std::string timeout = std::to_string(connect_timeout_s);
+  // Notices (such as "already exists, skipping") are not errors: keep them
+  // off stderr.
+  const char* keywords[] = {"dbname", "connect_timeout", "application_name", "options", nullptr};
+  const char* values[] = {url.c_str(), timeout.c_str(), "payd", "-c client_min_messages=warning", nullptr};
+  connection_ = PQconnectdbParams(keywords, values, 1);
+  if (connection_ == nullptr || PQstatus(connection_) != CONNECTION_OK) {
+    std::string message = connection_ ? PQerrorMessage(connection_) : "out of memory";
+    PQfinish(connection_);
+    connection_ = nullptr;
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    throw DatabaseError(DatabaseError::Kind::connection, {}, "cannot connect to PostgreSQL: " + message);
+  }
+}
+
+Connection::~Connection() { PQfinish(connection_); }
+
+bool Connection::broken() const { return PQstatus(connection_) != CONNECTION_OK; }
+
+bool Connection::in_transaction() const { return PQtransactionStatus(connection_) != PQTRANS_IDLE; }
+
+Rows Connection::checked(pg_result* result, std::string_view what) {
+  ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return Rows(result);
+  const char* field = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  std::string sqlstate = field ? field : "";
+  std::string message = result ? PQresultErrorMessage(result) : PQerrorMessage(connection_);
+  PQclear(result);
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  DatabaseError::Kind kind = broken() ? DatabaseError::Kind::connection : classify(sqlstate);
+  throw DatabaseError(kind, sqlstate, std::string(what) + ": " + message);
+}
+
+void Connection::execute(std::string_view sql) { checked(PQexec(connection_, std::string(sql).c_str()), sql); }
+
+Rows Connection::query(const std::string& sql, const Parameters& parameters) {
+  std::vector<const char*> values = parameters.pointers();
+  return checked(PQexecParams(connection_, sql.c_str(), parameters.size(), nullptr, values.data(), nullptr,
+                              nullptr, 0),
+                 sql);
+}
+
+void Connection::prepare(const std::string& name, const std::string& sql) {
+  checked(PQprepare(connection_, name.c_str(), sql.c_str(), 0, nullptr), sql);
+}
+
+Rows Connection::run(const std::string& name, const Parameters& parameters) {
+  std::vector<const char*> values = parameters.pointers();
+  return checked(PQexecPrepared(connection_, name.c_str(), parameters.size(), values.data(), nullptr, nullptr, 0),
+                 name);
+}
+
+void Connection::run_pipeline(const std::vector<PipelinedStatement>& statements) {
+  if (statements.empty()) return;
+  if (PQenterPipelineMode(connection_) != 1) checked(nullptr, "entering pipeline mode");
+  bool sent = true;
+  for (const PipelinedStatement& statement : statements) {
+    std::vector<const char*> values = statement.parameters.pointers();
+    sent = sent && PQsendQueryPrepared(connection_, statement.name.c_str(), statement.parameters.size(),
+                                       values.data(), nullptr, nullptr, 0) == 1;
+  }
+  sent = sent && PQpipelineSync(connection_) == 1;
+  if (!sent) checked(nullptr, "sending a pipeline");
+  // Reads every result up to the synchronisation point, keeping the first
+  // failure: the server skips the statements after a failed one, and the
+  // connection is usable again only once the pipeline is drained.
+  std::optional<DatabaseError> failure;
+  std::size_t index = 0;
+  for (;;) {
+    pg_result* result = PQgetResult(connection_);
+    if (result == nullptr) {
+      if (broken()) checked(nullptr, "reading a pipeline");
+      continue;  // the end of one statement's results
+    }
+    Rows rows(result);
+    ExecStatusType status = PQresultStatus(result);
+    if (status == PGRES_PIPELINE_SYNC) break;
+    const std::string& name = index < statements.size() ? statements[index].name : "pipeline";
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_PIPELINE_ABORTED && !failure) {
+      const char* field = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+      std::string sqlstate = field ? field : "";
+      std::string message = PQresultErrorMessage(result);
+      while (!message.empty() && message.back() == '\n') message.pop_back();
+      failure.emplace(classify(sqlstate), sqlstate, name + ": " + message);
+    } else if (status == PGRES_COMMAND_OK && !failure && index < statements.size() &&
+               statements[index].changed_expected >= 0 && rows.changed() != statements[index].changed_expected) {
+      failure.emplace(DatabaseError::Kind::conflict, "", name + " did not change the rows it must change");
+    }
+    ++index;
+  }
+  PQexitPipelineMode(connection_);
+  if (failure) throw *failure;
+}
+
+}  // namespace payd::ledger::postgres

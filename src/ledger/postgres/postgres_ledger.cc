@@ -1,0 +1,428 @@
+#include "ledger/postgres/postgres_ledger.h"
+
+#include <cassert>
+
+#include "ledger/executor.h"
+#include "ledger/postgres/connection.h"
+#include "ledger/postgres/rows.h"
+#include "ledger/postgres/schema.h"
+#include "ledger/postgres/write_store.h"
+#include "ledger/sqlite/rows.h"
+
+namespace payd::ledger::postgres {
+namespace {
+
+using sqlite::account_columns, sqlite::entry_columns, sqlite::journal_columns, sqlite::merchant_columns,
+    sqlite::payment_columns, sqlite::payment_method_columns;
+
+Outcome problem_outcome(const Submission& submission, Problem problem) {
+  unsigned status = problem.status();
+  return Outcome{Outcome::Kind::executed, Reply{status, render_problem(problem, submission.request_id)}, {}};
+}
+
+Problem unavailable(const std::string& detail) {
+  Problem problem = make_problem("unavailable", detail);
+  problem.retry_after_s = 1;
+  return problem;
+}
+
+}  // namespace
+
+// A read connection borrowed from the pool for one read. A connection that
+// failed is dropped rather than returned.
+class PostgresLedger::ReaderLease {
+ public:
+  explicit ReaderLease(PostgresLedger& ledger) : ledger_(ledger) {
+    {
+      std::lock_guard lock(ledger_.readers_mutex_);
+      if (!ledger_.readers_.empty()) {
+        connection_ = std::move(ledger_.readers_.back());
+        ledger_.readers_.pop_back();
+      }
+    }
+    if (!connection_ || connection_->broken()) {
+      connection_ = std::make_unique<Connection>(ledger_.options_.url, ledger_.options_.connect_timeout_s);
+    }
+  }
+  ~ReaderLease() {
+    if (connection_->broken() || connection_->in_transaction()) return;
+    std::lock_guard lock(ledger_.readers_mutex_);
+    if (ledger_.readers_.size() < ledger_.options_.readers_max) ledger_.readers_.push_back(std::move(connection_));
+  }
+  Connection& connection() { return *connection_; }
+
+ private:
+  PostgresLedger& ledger_;
+  std::unique_ptr<Connection> connection_;
+};
+
+PostgresLedger::PostgresLedger(PostgresOptions options, IdGenerator& ids, Clock& clock, Random& random,
+                               metrics::Registry& registry)
+    : options_(std::move(options)),
+      ids_(ids),
+      clock_(clock),
+      random_(random),
+      batch_size_(registry.histogram("payd_ledger_batch_size", "Submissions committed per ledger transaction",
+                                     metrics::size_buckets())),
+      commit_seconds_(registry.histogram("payd_ledger_commit_seconds", "Time to execute and commit one batch",
+                                         metrics::latency_buckets_s())),
+      queue_depth_(registry.gauge("payd_ledger_queue_depth", "Submissions waiting for the ledger writer")),
+      commands_(registry.counter("payd_ledger_commands_total", "Submissions executed by the ledger writer")),
+      batches_(registry.counter("payd_ledger_batches_total", "Transactions committed by the ledger writer")),
+      rollbacks_(registry.counter("payd_ledger_rollbacks_total", "Batches rolled back after a database error")),
+      replays_(registry.counter("payd_idempotent_replays_total", "Requests answered from a stored outcome")),
+      conflicts_(registry.counter("payd_idempotency_conflicts_total",
+                                  "Requests refused because their key was used with another request",
+                                  {{"code", "idempotency_key_reused"}})) {
+  assert(options_.batch_size_max >= 1);
+  assert(options_.queue_capacity >= options_.batch_size_max);
+  assert(options_.conflict_attempts_max >= 1);
+}
+
+PostgresLedger::~PostgresLedger() { shutdown(); }
+
+Status PostgresLedger::open() {
+  try {
+    writer_connection_ = std::make_unique<Connection>(options_.url, options_.connect_timeout_s);
+    apply_migrations(*writer_connection_);
+    store_ = std::make_unique<PostgresWriteStore>(*writer_connection_, ids_, clock_);
+  } catch (const DatabaseError& error) {
+    store_.reset();
+    writer_connection_.reset();
+    return make_problem("internal_error", std::string("cannot open the ledger: ") + error.what());
+  }
+  writer_ = std::thread([this] { writer_loop(); });
+  return Ok{};
+}
+
+void PostgresLedger::submit(Submission submission, std::function<void(Outcome)> done) {
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (!stopping_ && queue_.size() < options_.queue_capacity) {
+      queue_.push_back(Item{std::move(submission), std::move(done)});
+      queue_depth_.set(static_cast<std::int64_t>(queue_.size()));
+      if (queue_.size() == 1) queue_ready_.notify_one();
+      return;
+    }
+  }
+  Problem problem = make_problem("overloaded", "the ledger queue is full");
+  problem.retry_after_s = 1;
+  done(problem_outcome(submission, problem));
+}
+
+void PostgresLedger::writer_loop() {
+  std::vector<Item> batch;
+  batch.reserve(options_.batch_size_max);
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      while (!queue_.empty() && batch.size() < options_.batch_size_max) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queue_depth_.set(static_cast<std::int64_t>(queue_.size()));
+    }
+    std::int64_t start_us = clock_.monotonic_us();
+    std::vector<Outcome> outcomes = writer_connected()
+                                        ? commit_batch(batch)
+                                        : unavailable_outcomes(batch, "the ledger database is unreachable: " +
+                                                                          last_connection_error_);
+    commit_seconds_.observe(static_cast<double>(clock_.monotonic_us() - start_us) / 1e6);
+    batch_size_.observe(static_cast<double>(batch.size()));
+    batches_.add();
+    commands_.add(batch.size());
+    assert(outcomes.size() == batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (outcomes[i].kind == Outcome::Kind::replayed) replays_.add();
+      if (outcomes[i].reply.status == 422) conflicts_.add();
+      batch[i].done(std::move(outcomes[i]));
+    }
+    batch.clear();
+  }
+}
+
+bool PostgresLedger::writer_connected() {
+  if (writer_connection_ && !writer_connection_->broken()) return true;
+  if (writer_connection_) lose_writer_connection();
+  if (clock_.monotonic_us() < reconnect_at_us_) return false;
+  try {
+    connect_writer();
+    reconnect_backoff_ms_ = 0;
+    healthy_ = true;
+    return true;
+  } catch (const DatabaseError& error) {
+    last_connection_error_ = error.what();
+    lose_writer_connection();
+    return false;
+  }
+}
+
+void PostgresLedger::connect_writer() {
+  writer_connection_ = std::make_unique<Connection>(options_.url, options_.connect_timeout_s);
+  store_ = std::make_unique<PostgresWriteStore>(*writer_connection_, ids_, clock_);
+}
+
+void PostgresLedger::lose_writer_connection() {
+  // Exponential backoff with full jitter in its upper half, so nodes that
+  // lost the server together do not come back in one storm.
+  store_.reset();
+  writer_connection_.reset();
+  healthy_ = false;
+  reconnect_backoff_ms_ = reconnect_backoff_ms_ == 0
+                              ? options_.reconnect_backoff_min_ms
+                              : std::min(reconnect_backoff_ms_ * 2, options_.reconnect_backoff_max_ms);
+  auto half = static_cast<std::uint64_t>(reconnect_backoff_ms_ / 2);
+  std::int64_t wait_ms = reconnect_backoff_ms_ - static_cast<std::int64_t>(random_.uniform(half + 1));
+  reconnect_at_us_ = clock_.monotonic_us() + wait_ms * 1000;
+}
+
+std::vector<Outcome> PostgresLedger::unavailable_outcomes(const std::vector<Item>& items, const std::string& detail) {
+  std::vector<Outcome> outcomes;
+  outcomes.reserve(items.size());
+  for (const Item& item : items) outcomes.push_back(problem_outcome(item.submission, unavailable(detail)));
+  return outcomes;
+}
+
+std::vector<Outcome> PostgresLedger::commit_batch(std::vector<Item>& items) {
+  std::vector<Outcome> outcomes;
+  outcomes.reserve(items.size());
+  Executor executor(*store_, ids_, clock_);
+  try {
+    writer_connection_->execute("BEGIN");
+    std::vector<const Submission*> submissions;
+    for (const Item& item : items) submissions.push_back(&item.submission);
+    store_->begin_batch(submissions);
+    for (Item& item : items) outcomes.push_back(executor.execute(item.submission));
+    store_->flush();
+    writer_connection_->execute("COMMIT");
+    store_->end_batch();
+    healthy_ = true;
+    return outcomes;
+  } catch (const DatabaseError& error) {
+    rollbacks_.add();
+    store_->end_batch();
+    if (error.kind() == DatabaseError::Kind::connection || writer_connection_->broken()) {
+      lose_writer_connection();
+      last_connection_error_ = error.what();
+      return unavailable_outcomes(items, std::string("the ledger database failed: ") + error.what());
+    }
+    try {
+      writer_connection_->execute("ROLLBACK");
+    } catch (const DatabaseError&) {
+      lose_writer_connection();  // the next batch reconnects
+      return unavailable_outcomes(items, std::string("the ledger database failed: ") + error.what());
+    }
+    if (items.size() > 1) return commit_each_alone(items);
+    Problem problem = error.kind() == DatabaseError::Kind::constraint
+                          ? make_problem("internal_error", "the ledger refused a write; nothing was stored")
+                          : unavailable(std::string("the ledger database failed: ") + error.what());
+    return {problem_outcome(items.front().submission, problem)};
+  }
+}
+
+std::vector<Outcome> PostgresLedger::commit_each_alone(std::vector<Item>& items) {
+  std::vector<Outcome> outcomes;
+  outcomes.reserve(items.size());
+  for (Item& item : items) {
+    std::vector<Item> single;
+    single.push_back(std::move(item));
+    // A conflict with another node is decided again against what it
+    // committed; a lasting one is answered 503 (a retry is safe).
+    Outcome outcome;
+    for (int attempt = 1; attempt <= options_.conflict_attempts_max; ++attempt) {
+      if (!writer_connected()) {
+        outcome = unavailable_outcomes(single, "the ledger database is unreachable").front();
+        break;
+      }
+      std::uint64_t rollbacks_before = rollbacks_.value();
+      outcome = std::move(commit_batch(single).front());
+      bool conflicted = rollbacks_.value() != rollbacks_before && outcome.reply.status == 503;
+      if (!conflicted) break;
+    }
+    outcomes.push_back(std::move(outcome));
+    item = std::move(single.front());
+  }
+  return outcomes;
+}
+
+template <typename T, typename Read>
+Result<T> PostgresLedger::read(Read&& read_function) {
+  try {
+    ReaderLease lease(*this);
+    return read_function(lease.connection());
+  } catch (const DatabaseError& error) {
+    return unavailable(std::string("the ledger database failed: ") + error.what());
+  }
+}
+
+Result<Account> PostgresLedger::account(const std::string& id) {
+  return read<Account>([&](Connection& c) -> Result<Account> {
+    Rows rows = c.query(std::string("SELECT ") + account_columns + " FROM accounts WHERE id = $1", Parameters().add(id));
+    if (rows.size() == 0) return not_found("no account " + id);
+    return read_account(rows, 0);
+  });
+}
+
+Result<List<Entry>> PostgresLedger::entries(const std::string& account, const Page& page) {
+  return read<List<Entry>>([&](Connection& c) -> Result<List<Entry>> {
+    if (c.query("SELECT 1 FROM balances WHERE account = $1", Parameters().add(account)).size() == 0) {
+      return not_found("no account " + account);
+    }
+    std::int64_t before_sequence = INT64_MAX;
+    if (!page.starting_after.empty()) {
+      std::optional<std::int64_t> number = sqlite::entry_number(page.starting_after);
+      Rows cursor = c.query("SELECT sequence FROM entries WHERE number = $1 AND account = $2",
+                            Parameters().add(number.value_or(0)).add(account));
+      if (!number || cursor.size() == 0) {
+        return invalid_request("no entry " + page.starting_after + " in this list", "starting_after");
+      }
+      before_sequence = cursor.integer(0, 0);
+    }
+    Rows rows = c.query(std::string("SELECT ") + entry_columns +
+                            " FROM entries WHERE account = $1 AND sequence < $2 ORDER BY sequence DESC LIMIT $3",
+                        Parameters().add(account).add(before_sequence).add(std::int64_t{page.limit} + 1));
+    List<Entry> list;
+    for (int row = 0; row < rows.size(); ++row) list.data.push_back(read_entry(rows, row));
+    list.has_more = list.data.size() > static_cast<std::size_t>(page.limit);
+    if (list.has_more) list.data.pop_back();
+    return list;
+  });
+}
+
+Result<Transfer> PostgresLedger::transfer(const std::string& id) {
+  return read<Transfer>([&](Connection& c) -> Result<Transfer> {
+    Rows rows = c.query(std::string("SELECT ") + journal_columns + " FROM journal WHERE id = $1 AND kind = 'transfer'",
+                        Parameters().add(id));
+    if (rows.size() == 0) return not_found("no transfer " + id);
+    return read_transfer(rows, 0);
+  });
+}
+
+Result<Merchant> PostgresLedger::merchant(const std::string& id) {
+  return read<Merchant>([&](Connection& c) -> Result<Merchant> {
+    Rows rows = c.query(std::string("SELECT ") + merchant_columns + " FROM merchants WHERE id = $1",
+                        Parameters().add(id));
+    if (rows.size() == 0) return not_found("no merchant " + id);
+    return read_merchant(rows, 0);
+  });
+}
+
+Result<PaymentMethod> PostgresLedger::payment_method(const std::string& id) {
+  return read<PaymentMethod>([&](Connection& c) -> Result<PaymentMethod> {
+    Rows rows = c.query(std::string("SELECT ") + payment_method_columns + " FROM payment_methods WHERE id = $1",
+                        Parameters().add(id));
+    if (rows.size() == 0) return not_found("no payment method " + id);
+    return read_payment_method(rows, 0);
+  });
+}
+
+Result<Payment> PostgresLedger::payment(const std::string& id) {
+  return read<Payment>([&](Connection& c) -> Result<Payment> {
+    Rows rows = c.query(std::string("SELECT ") + payment_columns + " FROM payments WHERE id = $1",
+                        Parameters().add(id));
+    if (rows.size() == 0) return not_found("no payment " + id);
+    return read_payment(rows, 0);
+  });
+}
+
+Result<List<Payment>> PostgresLedger::payments(const std::string& merchant, const Page& page) {
+  return read<List<Payment>>([&](Connection& c) -> Result<List<Payment>> {
+    if (c.query("SELECT 1 FROM merchants WHERE id = $1", Parameters().add(merchant)).size() == 0) {
+      return invalid_request("no merchant " + merchant, "merchant");
+    }
+    std::string before = page.starting_after.empty() ? std::string("~") : page.starting_after;
+    // COLLATE "C": ids compare bytewise, as in SQLite, whatever the
+    // database's collation.
+    Rows rows = c.query(std::string("SELECT ") + payment_columns +
+                            " FROM payments WHERE merchant = $1 AND id COLLATE \"C\" < $2 ORDER BY id COLLATE \"C\" "
+                            "DESC LIMIT $3",
+                        Parameters().add(merchant).add(before).add(std::int64_t{page.limit} + 1));
+    List<Payment> list;
+    for (int row = 0; row < rows.size(); ++row) list.data.push_back(read_payment(rows, row));
+    list.has_more = list.data.size() > static_cast<std::size_t>(page.limit);
+    if (list.has_more) list.data.pop_back();
+    return list;
+  });
+}
+
+Result<std::vector<TrialBalanceLine>> PostgresLedger::trial_balance() {
+  return read<std::vector<TrialBalanceLine>>([&](Connection& c) -> Result<std::vector<TrialBalanceLine>> {
+    // One snapshot for both statements.
+    c.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    Rows sums = c.query("SELECT currency, sum(balance)::bigint FROM accounts GROUP BY currency ORDER BY currency",
+                        Parameters{});
+    Rows system = c.query(std::string("SELECT ") + account_columns +
+                              " FROM accounts WHERE role IS NOT NULL ORDER BY currency, role",
+                          Parameters{});
+    c.execute("COMMIT");
+    std::vector<TrialBalanceLine> lines;
+    for (int row = 0; row < sums.size(); ++row) lines.push_back({sums.text(row, 0), sums.integer(row, 1), {}});
+    for (int row = 0; row < system.size(); ++row) {
+      Account account = read_account(system, row);
+      for (auto& line : lines) {
+        if (line.currency == account.currency) line.system_accounts.push_back(account);
+      }
+    }
+    return lines;
+  });
+}
+
+Result<std::vector<Payment>> PostgresLedger::pending_card_payments(std::int64_t older_than_ms, int limit) {
+  return read<std::vector<Payment>>([&](Connection& c) -> Result<std::vector<Payment>> {
+    Rows rows = c.query(std::string("SELECT ") + payment_columns +
+                            " FROM payments WHERE status = 'pending' AND updated_at <= $1 ORDER BY updated_at LIMIT $2",
+                        Parameters().add(clock_.now_ms() - older_than_ms).add(std::int64_t{limit}));
+    std::vector<Payment> payments;
+    for (int row = 0; row < rows.size(); ++row) payments.push_back(read_payment(rows, row));
+    return payments;
+  });
+}
+
+Result<bool> PostgresLedger::has_idempotency_key(const std::string& key) {
+  return read<bool>([&](Connection& c) -> Result<bool> {
+    return c.query("SELECT 1 FROM idempotency_keys WHERE key = $1", Parameters().add(key)).size() != 0;
+  });
+}
+
+Result<std::int64_t> PostgresLedger::purge_idempotency(std::int64_t created_before_ms) {
+  // Small transactions, so the writer never waits long behind the purge.
+  return read<std::int64_t>([&](Connection& c) -> Result<std::int64_t> {
+    constexpr std::int64_t purge_batch_size_max = 1000;
+    std::int64_t purged = 0;
+    for (;;) {
+      Rows deleted = c.query("DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys WHERE "
+                             "created_at < $1 LIMIT $2)",
+                             Parameters().add(created_before_ms).add(purge_batch_size_max));
+      purged += deleted.changed();
+      if (deleted.changed() < purge_batch_size_max) return purged;
+    }
+  });
+}
+
+Ledger::Stats PostgresLedger::stats() {
+  Stats stats;
+  {
+    std::lock_guard lock(queue_mutex_);
+    stats.queue_depth = static_cast<std::int64_t>(queue_.size());
+  }
+  stats.queue_capacity = static_cast<std::int64_t>(options_.queue_capacity);
+  stats.batches = static_cast<std::int64_t>(batches_.value());
+  stats.commands = static_cast<std::int64_t>(commands_.value());
+  stats.batch_size_max = static_cast<std::int64_t>(options_.batch_size_max);
+  return stats;
+}
+
+bool PostgresLedger::healthy() { return healthy_; }
+
+void PostgresLedger::shutdown() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_ready_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+}  // namespace payd::ledger::postgres

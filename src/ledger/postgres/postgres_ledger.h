@@ -1,0 +1,135 @@
+// PostgresLedger: the ledger on PostgreSQL, with group commit, safe with
+// many payd nodes on one database.
+//
+// Like SqliteLedger: one writer thread owns one connection, drains a
+// bounded queue and commits up to batch_size_max submissions per
+// transaction, with no artificial wait. When a batch fails it is rolled
+// back and each submission runs again on its own, so one poisoned
+// submission cannot fail its neighbours, and a conflict with another node
+// (the same idempotency key stored first, a deadlock) is decided again
+// against what that node committed: a replay or a refusal.
+//
+// When the connection is lost, the batch is answered 503 `unavailable` and
+// the writer reconnects with exponential backoff and jitter; until it is
+// back, batches are answered 503 at once. A COMMIT whose answer is lost may
+// have been applied: the submission is still answered 503, and a retry with
+// its idempotency key replays it.
+//
+// Reads borrow a connection from a small pool of their own and block on
+// libpq (this version does not put reads on the event loop).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/ids.h"
+#include "ledger/ledger.h"
+#include "metrics/metrics.h"
+
+namespace payd::ledger::postgres {
+
+class Connection;
+class PostgresWriteStore;
+
+struct PostgresOptions {
+  std::string url;                      // postgresql://user@host:port/database
+  std::size_t batch_size_max = 512;     // submissions per transaction
+  std::size_t queue_capacity = 16'384;  // queued submissions before 503 overloaded
+  std::size_t readers_max = 8;          // pooled read connections
+  int connect_timeout_s = 5;            // per connection attempt (libpq's minimum is 2)
+  std::int64_t reconnect_backoff_min_ms = 50;
+  std::int64_t reconnect_backoff_max_ms = 2'000;
+  // A submission run alone that still conflicts with another node is tried
+  // this many times before it is answered 503 unavailable.
+  int conflict_attempts_max = 4;
+};
+static_assert(512 <= 16'384, "the default queue must hold at least one full batch");
+static_assert(50 <= 2'000, "the backoff must be able to grow");
+
+class PostgresLedger final : public Ledger {
+ public:
+  PostgresLedger(PostgresOptions options, IdGenerator& ids, Clock& clock, Random& random,
+                 metrics::Registry& registry);
+  ~PostgresLedger() override;
+
+  // Connects, applies migrations and starts the writer. A Problem
+  // (internal_error) says why it could not; an unreachable server fails
+  // within connect_timeout_s.
+  Status open();
+
+  void submit(Submission submission, std::function<void(Outcome)> done) override;
+
+  Result<Account> account(const std::string& id) override;
+  Result<List<Entry>> entries(const std::string& account, const Page& page) override;
+  Result<Transfer> transfer(const std::string& id) override;
+  Result<Merchant> merchant(const std::string& id) override;
+  Result<PaymentMethod> payment_method(const std::string& id) override;
+  Result<Payment> payment(const std::string& id) override;
+  Result<List<Payment>> payments(const std::string& merchant, const Page& page) override;
+  Result<std::vector<TrialBalanceLine>> trial_balance() override;
+  Result<std::vector<Payment>> pending_card_payments(std::int64_t older_than_ms, int limit) override;
+  Result<bool> has_idempotency_key(const std::string& key) override;
+  Result<std::int64_t> purge_idempotency(std::int64_t created_before_ms) override;
+  Stats stats() override;
+  bool healthy() override;
+  void shutdown() override;
+
+ private:
+  struct Item {
+    Submission submission;
+    std::function<void(Outcome)> done;
+  };
+  class ReaderLease;
+
+  void writer_loop();
+  // Runs `items` in one transaction; returns one outcome per item.
+  std::vector<Outcome> commit_batch(std::vector<Item>& items);
+  std::vector<Outcome> commit_each_alone(std::vector<Item>& items);
+  // The writer's connection, reconnecting when the backoff allows; false
+  // when there is none yet.
+  bool writer_connected();
+  void connect_writer();
+  void lose_writer_connection();
+  std::vector<Outcome> unavailable_outcomes(const std::vector<Item>& items, const std::string& detail);
+  template <typename T, typename Read>
+  Result<T> read(Read&& read_function);
+
+  PostgresOptions options_;
+  IdGenerator& ids_;
+  Clock& clock_;
+  Random& random_;
+
+  std::unique_ptr<Connection> writer_connection_;
+  std::unique_ptr<PostgresWriteStore> store_;
+  std::int64_t reconnect_backoff_ms_ = 0;
+  std::int64_t reconnect_at_us_ = 0;
+  std::string last_connection_error_;
+  std::thread writer_;
+
+  std::mutex queue_mutex_;
+  std::condition_variable queue_ready_;
+  std::deque<Item> queue_;
+  bool stopping_ = false;
+  std::atomic<bool> healthy_{true};
+
+  std::mutex readers_mutex_;
+  std::vector<std::unique_ptr<Connection>> readers_;
+
+  metrics::Histogram& batch_size_;
+  metrics::Histogram& commit_seconds_;
+  metrics::Gauge& queue_depth_;
+  metrics::Counter& commands_;
+  metrics::Counter& batches_;
+  metrics::Counter& rollbacks_;
+  metrics::Counter& replays_;
+  metrics::Counter& conflicts_;
+};
+
+}  // namespace payd::ledger::postgres

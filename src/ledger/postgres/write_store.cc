@@ -1,0 +1,353 @@
+#include "ledger/postgres/write_store.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "ledger/postgres/rows.h"
+#include "ledger/sqlite/rows.h"
+
+namespace payd::ledger::postgres {
+namespace {
+
+const std::string locked_accounts_from =
+    std::string("SELECT ") + locked_account_columns + " FROM balances b JOIN account_records r ON r.id = b.account ";
+
+struct PreparedStatement {
+  const char* name;
+  std::string sql;
+};
+
+std::vector<PreparedStatement> store_statements() {
+  using sqlite::merchant_columns, sqlite::payment_columns, sqlite::payment_method_columns;
+  return {
+      {"lock_accounts", locked_accounts_from + "WHERE b.account = ANY($1::text[]) ORDER BY b.account FOR UPDATE OF b"},
+      {"lock_account", locked_accounts_from + "WHERE b.account = $1 FOR UPDATE OF b"},
+      {"lock_system_account", locked_accounts_from + "WHERE r.currency = $1 AND r.role = $2 FOR UPDATE OF b"},
+      {"insert_account",
+       "WITH record AS (INSERT INTO account_records (id, currency, type, role, overdraft_limit, metadata, created_at) "
+       "VALUES ($1, $2, $3, $4, $5, $6, $7)) INSERT INTO balances (account, balance, held, version) "
+       "VALUES ($1, 0, 0, 0)"},
+      {"update_balances",
+       "UPDATE balances b SET balance = u.balance, held = u.held, version = u.version FROM unnest($1::text[], "
+       "$2::bigint[], $3::bigint[], $4::bigint[]) AS u(account, balance, held, version) WHERE b.account = u.account"},
+      {"select_key",
+       "SELECT fingerprint, state, status, body, payment, created_at FROM idempotency_keys WHERE key = $1"},
+      {"insert_key",
+       "INSERT INTO idempotency_keys (key, fingerprint, state, status, body, payment, created_at) "
+       "VALUES ($1, $2, $3, $4, $5, $6, $7)"},
+      {"complete_key",
+       "UPDATE idempotency_keys SET state = 'completed', status = $2, body = $3 WHERE key = $1 AND state = "
+       "'started'"},
+      {"insert_entries",
+       "INSERT INTO entries (account, sequence, transfer, amount, currency, balance_after, created_at) SELECT "
+       "account, sequence, transfer, amount, currency, balance_after, created_at FROM unnest($1::text[], "
+       "$2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[]) WITH ORDINALITY AS "
+       "u(account, sequence, transfer, amount, currency, balance_after, created_at, position) ORDER BY position"},
+      {"insert_journal",
+       "INSERT INTO journal (id, kind, from_account, to_account, amount, currency, description, metadata, "
+       "created_at) SELECT id, kind, from_account, to_account, amount, currency, NULLIF(description, ''), "
+       "metadata, created_at FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
+       "$6::text[], $7::text[], $8::text[], $9::bigint[]) AS u(id, kind, from_account, to_account, amount, "
+       "currency, description, metadata, created_at)"},
+      {"select_merchant", std::string("SELECT ") + merchant_columns + " FROM merchants WHERE id = $1"},
+      {"upsert_merchant",
+       "INSERT INTO merchants (id, name, settlement_currency, max_amount, fee_bps, fee_fixed, mcc, processor, "
+       "active, account, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON "
+       "CONFLICT (id) DO UPDATE SET name = excluded.name, max_amount = excluded.max_amount, fee_bps = "
+       "excluded.fee_bps, fee_fixed = excluded.fee_fixed, mcc = excluded.mcc, processor = excluded.processor, "
+       "active = excluded.active, updated_at = excluded.updated_at"},
+      {"select_payment_method",
+       std::string("SELECT ") + payment_method_columns + " FROM payment_methods WHERE id = $1"},
+      {"insert_payment_method",
+       "INSERT INTO payment_methods (id, brand, bin, last4, exp_month, exp_year, fingerprint, customer, "
+       "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
+      {"lock_payment", std::string("SELECT ") + payment_columns + " FROM payments WHERE id = $1 FOR UPDATE"},
+      {"upsert_payment",
+       "INSERT INTO payments (id, amount, currency, merchant, source_type, source_id, status, capture, "
+       "amount_captured, amount_refunded, fee, held, gateway, gateway_reference, failure_code, description, "
+       "metadata, idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+       "$12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
+       "amount_captured = excluded.amount_captured, amount_refunded = excluded.amount_refunded, fee = "
+       "excluded.fee, held = excluded.held, gateway = excluded.gateway, gateway_reference = "
+       "excluded.gateway_reference, failure_code = excluded.failure_code, updated_at = excluded.updated_at"},
+      {"insert_refund",
+       "INSERT INTO refunds (id, payment, amount, status, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6)"},
+  };
+}
+
+// The accounts a command names directly; the rest are locked when found.
+void named_accounts(const Command& command, std::vector<std::string>& ids) {
+  if (const auto* deposit = std::get_if<MakeDeposit>(&command)) ids.push_back(deposit->account);
+  if (const auto* transfer = std::get_if<MakeTransfer>(&command)) {
+    ids.push_back(transfer->from);
+    ids.push_back(transfer->to);
+  }
+  if (const auto* payment = std::get_if<WalletPayment>(&command)) ids.push_back(payment->account);
+}
+
+std::string_view boolean_text(bool value) { return value ? "true" : "false"; }
+
+}  // namespace
+
+PostgresWriteStore::PostgresWriteStore(Connection& connection, IdGenerator& ids, Clock& clock)
+    : connection_(connection), ids_(ids), clock_(clock) {
+  for (const PreparedStatement& statement : store_statements()) connection_.prepare(statement.name, statement.sql);
+}
+
+void PostgresWriteStore::begin_batch(const std::vector<const Submission*>& submissions) {
+  assert(accounts_.empty() && touched_.empty());
+  std::vector<std::string> ids;
+  for (const Submission* submission : submissions) named_accounts(submission->command, ids);
+  if (ids.empty()) return;
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  Rows rows = connection_.run("lock_accounts", Parameters().add(text_array(ids)));
+  for (int row = 0; row < rows.size(); ++row) {
+    Account account = read_account(rows, row);
+    std::string id = account.id;
+    accounts_.emplace(std::move(id), std::move(account));
+  }
+}
+
+void PostgresWriteStore::end_batch() {
+  accounts_.clear();
+  touched_.clear();
+  touched_set_.clear();
+  entries_.clear();
+  journal_.clear();
+  refunds_.clear();
+  payments_.clear();
+  payment_order_.clear();
+  keys_.clear();
+  key_order_.clear();
+  keys_in_database_.clear();
+}
+
+Account* PostgresWriteStore::find_account(const std::string& id) {
+  if (auto cached = accounts_.find(id); cached != accounts_.end()) return &cached->second;
+  Rows rows = connection_.run("lock_account", Parameters().add(id));
+  if (rows.size() == 0) return nullptr;
+  auto [it, inserted] = accounts_.emplace(id, read_account(rows, 0));
+  assert(inserted);
+  return &it->second;
+}
+
+Account& PostgresWriteStore::system_account(const std::string& currency, SystemRole role) {
+  std::string cache_key = currency + std::string(to_string(role));
+  if (auto known = system_accounts_.find(cache_key); known != system_accounts_.end()) {
+    if (Account* account = find_account(known->second)) return *account;
+  }
+  Rows rows = connection_.run("lock_system_account", Parameters().add(currency).add(to_string(role)));
+  if (rows.size() != 0) {
+    Account loaded = read_account(rows, 0);
+    system_accounts_[cache_key] = loaded.id;
+    auto [it, inserted] = accounts_.try_emplace(loaded.id, loaded);
+    return it->second;
+  }
+  // Another node making the same account at once makes this insert fail
+  // on the unique (currency, role) index: a conflict, run again.
+  Account account;
+  account.id = ids_.next(IdType::account);
+  account.currency = currency;
+  account.type = AccountType::internal;
+  account.role = role;
+  account.created_at_ms = clock_.now_ms();
+  Account& made = insert_account(account);
+  system_accounts_[cache_key] = made.id;
+  return made;
+}
+
+Account& PostgresWriteStore::insert_account(const Account& account) {
+  assert(account.balance == 0 && account.version == 0 && account.held == 0);
+  Parameters parameters;
+  parameters.add(account.id).add(account.currency).add(to_string(account.type));
+  parameters.add_text_or_null(to_string(account.role)).add(account.overdraft_limit);
+  parameters.add(account.metadata_json).add(account.created_at_ms);
+  connection_.run("insert_account", parameters);
+  auto [it, inserted] = accounts_.insert_or_assign(account.id, account);
+  return it->second;
+}
+
+void PostgresWriteStore::touch(Account& account) {
+  if (touched_set_.insert(&account).second) touched_.push_back(&account);
+}
+
+std::optional<StoredKey> PostgresWriteStore::find_key(const std::string& key) {
+  if (auto staged = keys_.find(key); staged != keys_.end()) return staged->second;
+  Rows rows = connection_.run("select_key", Parameters().add(key));
+  if (rows.size() == 0) return std::nullopt;
+  keys_in_database_.insert(key);
+  StoredKey stored;
+  stored.key = key;
+  stored.fingerprint = rows.text(0, 0);
+  stored.state = rows.text(0, 1) == "started" ? StoredKey::State::started : StoredKey::State::completed;
+  stored.status = static_cast<unsigned>(rows.integer(0, 2));
+  stored.body = rows.text(0, 3);
+  stored.payment = rows.text(0, 4);
+  stored.created_at_ms = rows.integer(0, 5);
+  return stored;
+}
+
+void PostgresWriteStore::put_key(const StoredKey& key) {
+  auto [it, inserted] = keys_.insert_or_assign(key.key, key);
+  if (inserted) key_order_.push_back(key.key);
+}
+
+void PostgresWriteStore::insert_entry(const Entry& entry) { entries_.push_back(entry); }
+
+void PostgresWriteStore::insert_transfer(const Transfer& t) {
+  journal_.push_back(JournalRow{t.id, "transfer", t.from, t.to, t.amount, t.currency, t.description,
+                                t.metadata_json, t.created_at_ms});
+}
+
+void PostgresWriteStore::insert_deposit(const Deposit& d) {
+  Account& external = system_account(d.currency, SystemRole::external);
+  journal_.push_back(
+      JournalRow{d.id, "deposit", external.id, d.account, d.amount, d.currency, {}, d.metadata_json, d.created_at_ms});
+}
+
+std::optional<Merchant> PostgresWriteStore::find_merchant(const std::string& id) {
+  Rows rows = connection_.run("select_merchant", Parameters().add(id));
+  if (rows.size() == 0) return std::nullopt;
+  return read_merchant(rows, 0);
+}
+
+void PostgresWriteStore::put_merchant(const Merchant& m) {
+  Parameters parameters;
+  parameters.add(m.id).add(m.name).add(m.settlement_currency).add(m.max_amount).add(m.fee_bps).add(m.fee_fixed);
+  parameters.add_text_or_null(m.mcc).add_text_or_null(m.processor).add(boolean_text(m.active)).add(m.account);
+  parameters.add(m.created_at_ms).add(m.updated_at_ms);
+  connection_.run("upsert_merchant", parameters);
+}
+
+std::optional<PaymentMethod> PostgresWriteStore::find_payment_method(const std::string& id) {
+  Rows rows = connection_.run("select_payment_method", Parameters().add(id));
+  if (rows.size() == 0) return std::nullopt;
+  return read_payment_method(rows, 0);
+}
+
+void PostgresWriteStore::insert_payment_method(const PaymentMethod& p) {
+  Parameters parameters;
+  parameters.add(p.id).add(p.brand).add(p.bin).add(p.last4).add(std::int64_t{p.exp_month});
+  parameters.add(std::int64_t{p.exp_year}).add(p.fingerprint).add_text_or_null(p.customer).add(p.created_at_ms);
+  connection_.run("insert_payment_method", parameters);
+}
+
+std::optional<Payment> PostgresWriteStore::find_payment(const std::string& id) {
+  if (auto staged = payments_.find(id); staged != payments_.end()) return staged->second;
+  Rows rows = connection_.run("lock_payment", Parameters().add(id));
+  if (rows.size() == 0) return std::nullopt;
+  return read_payment(rows, 0);
+}
+
+void PostgresWriteStore::put_payment(const Payment& payment) {
+  auto [it, inserted] = payments_.insert_or_assign(payment.id, payment);
+  if (inserted) payment_order_.push_back(payment.id);
+}
+
+void PostgresWriteStore::insert_refund(const Refund& refund) { refunds_.push_back(refund); }
+
+void PostgresWriteStore::flush() {
+  std::vector<PipelinedStatement> pipeline;
+  stage_balances(pipeline);
+  stage_entries(pipeline);
+  stage_journal(pipeline);
+  stage_rows(pipeline);
+  connection_.run_pipeline(pipeline);
+}
+
+void PostgresWriteStore::stage_balances(std::vector<PipelinedStatement>& pipeline) {
+  if (touched_.empty()) return;
+  std::vector<std::string> ids;
+  std::vector<std::int64_t> balances, helds, versions;
+  for (const Account* account : touched_) {
+    assert(account->held >= 0 && account->version >= 0);
+    ids.push_back(account->id);
+    balances.push_back(account->balance);
+    helds.push_back(account->held);
+    versions.push_back(account->version);
+  }
+  Parameters parameters;
+  parameters.add(text_array(ids)).add(integer_array(balances)).add(integer_array(helds));
+  parameters.add(integer_array(versions));
+  pipeline.push_back({"update_balances", std::move(parameters), static_cast<std::int64_t>(touched_.size())});
+}
+
+void PostgresWriteStore::stage_entries(std::vector<PipelinedStatement>& pipeline) {
+  if (entries_.empty()) return;
+  std::vector<std::string> accounts, transfers, currencies;
+  std::vector<std::int64_t> sequences, amounts, balances_after, created;
+  for (const Entry& entry : entries_) {
+    accounts.push_back(entry.account);
+    sequences.push_back(entry.sequence);
+    transfers.push_back(entry.transfer);
+    amounts.push_back(entry.amount);
+    currencies.push_back(entry.currency);
+    balances_after.push_back(entry.balance_after);
+    created.push_back(entry.created_at_ms);
+  }
+  Parameters parameters;
+  parameters.add(text_array(accounts)).add(integer_array(sequences)).add(text_array(transfers));
+  parameters.add(integer_array(amounts)).add(text_array(currencies)).add(integer_array(balances_after));
+  parameters.add(integer_array(created));
+  pipeline.push_back({"insert_entries", std::move(parameters), static_cast<std::int64_t>(entries_.size())});
+}
+
+void PostgresWriteStore::stage_journal(std::vector<PipelinedStatement>& pipeline) {
+  if (journal_.empty()) return;
+  std::vector<std::string> ids, kinds, froms, tos, currencies, descriptions, metadata;
+  std::vector<std::int64_t> amounts, created;
+  for (const JournalRow& row : journal_) {
+    ids.push_back(row.id);
+    kinds.push_back(row.kind);
+    froms.push_back(row.from);
+    tos.push_back(row.to);
+    amounts.push_back(row.amount);
+    currencies.push_back(row.currency);
+    descriptions.push_back(row.description);
+    metadata.push_back(row.metadata_json);
+    created.push_back(row.created_at_ms);
+  }
+  Parameters parameters;
+  parameters.add(text_array(ids)).add(text_array(kinds)).add(text_array(froms)).add(text_array(tos));
+  parameters.add(integer_array(amounts)).add(text_array(currencies)).add(text_array(descriptions));
+  parameters.add(text_array(metadata)).add(integer_array(created));
+  pipeline.push_back({"insert_journal", std::move(parameters), static_cast<std::int64_t>(journal_.size())});
+}
+
+void PostgresWriteStore::stage_rows(std::vector<PipelinedStatement>& pipeline) {
+  for (const Refund& r : refunds_) {
+    Parameters parameters;
+    parameters.add(r.id).add(r.payment).add(r.amount).add(to_string(r.status)).add_text_or_null(r.reason);
+    parameters.add(r.created_at_ms);
+    pipeline.push_back({"insert_refund", std::move(parameters), 1});
+  }
+  for (const std::string& id : payment_order_) {
+    const Payment& p = payments_.at(id);
+    Parameters parameters;
+    parameters.add(p.id).add(p.amount).add(p.currency).add(p.merchant).add(to_string(p.source_type));
+    parameters.add(p.source_id).add(to_string(p.status)).add(boolean_text(p.capture)).add(p.amount_captured);
+    parameters.add(p.amount_refunded).add(p.fee).add(p.held).add_text_or_null(p.gateway);
+    parameters.add_text_or_null(p.gateway_reference).add_text_or_null(p.failure_code);
+    parameters.add_text_or_null(p.description).add(p.metadata_json).add_text_or_null(p.idempotency_key);
+    parameters.add(p.created_at_ms).add(p.updated_at_ms);
+    pipeline.push_back({"upsert_payment", std::move(parameters), 1});
+  }
+  for (const std::string& name : key_order_) {
+    const StoredKey& key = keys_.at(name);
+    Parameters parameters;
+    if (keys_in_database_.contains(name)) {
+      // Only a started key is ever put again; another node completing it
+      // first leaves no started row to update: a conflict.
+      assert(key.state == StoredKey::State::completed);
+      parameters.add(key.key).add(std::int64_t{key.status}).add(key.body);
+      pipeline.push_back({"complete_key", std::move(parameters), 1});
+      continue;
+    }
+    parameters.add(key.key).add(key.fingerprint).add(key.state == StoredKey::State::started ? "started" : "completed");
+    parameters.add(std::int64_t{key.status}).add(key.body).add_text_or_null(key.payment).add(key.created_at_ms);
+    pipeline.push_back({"insert_key", std::move(parameters), 1});
+  }
+}
+
+}  // namespace payd::ledger::postgres

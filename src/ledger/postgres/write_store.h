@@ -1,0 +1,96 @@
+// PostgresWriteStore: the WriteStore of the PostgreSQL ledger (see
+// ledger/store.h), safe with many payd nodes writing one database.
+//
+// Another node may change any balance between two batches, so accounts are
+// cached for one batch only. begin_batch() locks, in one statement and in
+// account order, every account the batch's commands name (FOR UPDATE), so
+// concurrent nodes queue on the same rows in the same order; an account
+// found later (a merchant's or a system account) is locked when first used.
+// Entries, journal rows, refunds, payments and idempotency keys are staged
+// in memory (find_* sees the staged rows) and written by flush() in one
+// libpq pipeline, entries, journal rows and balances set-based with
+// unnest(). Rare writes (accounts, merchants, payment methods) go at once.
+//
+// A new idempotency key is a plain INSERT: when another node stored the same
+// key first, flush() throws a conflict and the writer runs the submission
+// again, which then replays. Payments are locked when read, so two nodes
+// cannot finish the same card payment twice. Writer thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/ids.h"
+#include "ledger/ledger.h"
+#include "ledger/postgres/connection.h"
+#include "ledger/store.h"
+
+namespace payd::ledger::postgres {
+
+class PostgresWriteStore final : public WriteStore {
+ public:
+  // Prepares the store's statements on `connection`. Throws DatabaseError.
+  PostgresWriteStore(Connection& connection, IdGenerator& ids, Clock& clock);
+
+  // Locks the accounts the submissions name, inside the open transaction.
+  void begin_batch(const std::vector<const Submission*>& submissions);
+  // Writes every staged row and touched balance; the caller commits.
+  void flush();
+  // Forgets everything of the batch (after a commit or a rollback).
+  void end_batch();
+
+  Account* find_account(const std::string& id) override;
+  Account& system_account(const std::string& currency, SystemRole role) override;
+  Account& insert_account(const Account& account) override;
+  void touch(Account& account) override;
+
+  std::optional<StoredKey> find_key(const std::string& key) override;
+  void put_key(const StoredKey& key) override;
+
+  void insert_entry(const Entry& entry) override;
+  void insert_transfer(const Transfer& transfer) override;
+  void insert_deposit(const Deposit& deposit) override;
+
+  std::optional<Merchant> find_merchant(const std::string& id) override;
+  void put_merchant(const Merchant& merchant) override;
+  std::optional<PaymentMethod> find_payment_method(const std::string& id) override;
+  void insert_payment_method(const PaymentMethod& method) override;
+  std::optional<Payment> find_payment(const std::string& id) override;
+  void put_payment(const Payment& payment) override;
+  void insert_refund(const Refund& refund) override;
+
+ private:
+  struct JournalRow {
+    std::string id, kind, from, to;
+    Minor amount;
+    std::string currency, description, metadata_json;
+    std::int64_t created_at_ms;
+  };
+  void stage_balances(std::vector<PipelinedStatement>& pipeline);
+  void stage_entries(std::vector<PipelinedStatement>& pipeline);
+  void stage_journal(std::vector<PipelinedStatement>& pipeline);
+  void stage_rows(std::vector<PipelinedStatement>& pipeline);
+
+  Connection& connection_;
+  IdGenerator& ids_;
+  Clock& clock_;
+  // This batch's locked accounts; node-stable system account ids survive.
+  std::unordered_map<std::string, Account> accounts_;
+  std::unordered_map<std::string, std::string> system_accounts_;  // currency + role -> id
+  std::vector<Account*> touched_;
+  std::unordered_set<const Account*> touched_set_;
+  std::vector<Entry> entries_;
+  std::vector<JournalRow> journal_;
+  std::vector<Refund> refunds_;
+  std::unordered_map<std::string, Payment> payments_;
+  std::vector<std::string> payment_order_;
+  std::unordered_map<std::string, StoredKey> keys_;
+  std::vector<std::string> key_order_;
+  std::unordered_set<std::string> keys_in_database_;
+};
+
+}  // namespace payd::ledger::postgres
