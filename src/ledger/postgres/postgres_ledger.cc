@@ -15,11 +15,6 @@ namespace {
 using sqlite::account_columns, sqlite::entry_columns, sqlite::journal_columns, sqlite::merchant_columns,
     sqlite::payment_columns, sqlite::payment_method_columns;
 
-Outcome problem_outcome(const Submission& submission, Problem problem) {
-  unsigned status = problem.status();
-  return Outcome{Outcome::Kind::executed, Reply{status, render_problem(problem, submission.request_id)}, {}};
-}
-
 Problem unavailable(const std::string& detail) {
   Problem problem = make_problem("unavailable", detail);
   problem.retry_after_s = 1;
@@ -62,18 +57,8 @@ PostgresLedger::PostgresLedger(PostgresOptions options, IdGenerator& ids, Clock&
       ids_(ids),
       clock_(clock),
       random_(random),
-      batch_size_(registry.histogram("payd_ledger_batch_size", "Submissions committed per ledger transaction",
-                                     metrics::size_buckets())),
-      commit_seconds_(registry.histogram("payd_ledger_commit_seconds", "Time to execute and commit one batch",
-                                         metrics::latency_buckets_s())),
-      queue_depth_(registry.gauge("payd_ledger_queue_depth", "Submissions waiting for the ledger writer")),
-      commands_(registry.counter("payd_ledger_commands_total", "Submissions executed by the ledger writer")),
-      batches_(registry.counter("payd_ledger_batches_total", "Transactions committed by the ledger writer")),
-      rollbacks_(registry.counter("payd_ledger_rollbacks_total", "Batches rolled back after a database error")),
-      replays_(registry.counter("payd_idempotent_replays_total", "Requests answered from a stored outcome")),
-      conflicts_(registry.counter("payd_idempotency_conflicts_total",
-                                  "Requests refused because their key was used with another request",
-                                  {{"code", "idempotency_key_reused"}})) {
+      writer_(options_.batch_size_max, options_.queue_capacity, clock, registry),
+      rollbacks_(registry.counter("payd_ledger_rollbacks_total", "Batches rolled back after a database error")) {
   assert(options_.batch_size_max >= 1);
   assert(options_.queue_capacity >= options_.batch_size_max);
   assert(options_.conflict_attempts_max >= 1);
@@ -91,56 +76,17 @@ Status PostgresLedger::open() {
     writer_connection_.reset();
     return make_problem("internal_error", std::string("cannot open the ledger: ") + error.what());
   }
-  writer_ = std::thread([this] { writer_loop(); });
+  writer_.start([this](std::vector<Item>& batch, bool) { return commit_or_refuse(batch); });
   return Ok{};
 }
 
 void PostgresLedger::submit(Submission submission, std::function<void(Outcome)> done) {
-  {
-    std::lock_guard lock(queue_mutex_);
-    if (!stopping_ && queue_.size() < options_.queue_capacity) {
-      queue_.push_back(Item{std::move(submission), std::move(done)});
-      queue_depth_.set(static_cast<std::int64_t>(queue_.size()));
-      if (queue_.size() == 1) queue_ready_.notify_one();
-      return;
-    }
-  }
-  Problem problem = make_problem("overloaded", "the ledger queue is full");
-  problem.retry_after_s = 1;
-  done(problem_outcome(submission, problem));
+  writer_.submit(std::move(submission), std::move(done));
 }
 
-void PostgresLedger::writer_loop() {
-  std::vector<Item> batch;
-  batch.reserve(options_.batch_size_max);
-  for (;;) {
-    {
-      std::unique_lock lock(queue_mutex_);
-      queue_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      while (!queue_.empty() && batch.size() < options_.batch_size_max) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      queue_depth_.set(static_cast<std::int64_t>(queue_.size()));
-    }
-    std::int64_t start_us = clock_.monotonic_us();
-    std::vector<Outcome> outcomes = writer_connected()
-                                        ? commit_batch(batch)
-                                        : unavailable_outcomes(batch, "the ledger database is unreachable: " +
-                                                                          last_connection_error_);
-    commit_seconds_.observe(static_cast<double>(clock_.monotonic_us() - start_us) / 1e6);
-    batch_size_.observe(static_cast<double>(batch.size()));
-    batches_.add();
-    commands_.add(batch.size());
-    assert(outcomes.size() == batch.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (outcomes[i].kind == Outcome::Kind::replayed) replays_.add();
-      if (outcomes[i].reply.status == 422) conflicts_.add();
-      batch[i].done(std::move(outcomes[i]));
-    }
-    batch.clear();
-  }
+std::vector<Outcome> PostgresLedger::commit_or_refuse(std::vector<Item>& items) {
+  if (writer_connected()) return commit_batch(items);
+  return unavailable_outcomes(items, "the ledger database is unreachable: " + last_connection_error_);
 }
 
 bool PostgresLedger::writer_connected() {
@@ -401,28 +347,10 @@ Result<std::int64_t> PostgresLedger::purge_idempotency(std::int64_t created_befo
   });
 }
 
-Ledger::Stats PostgresLedger::stats() {
-  Stats stats;
-  {
-    std::lock_guard lock(queue_mutex_);
-    stats.queue_depth = static_cast<std::int64_t>(queue_.size());
-  }
-  stats.queue_capacity = static_cast<std::int64_t>(options_.queue_capacity);
-  stats.batches = static_cast<std::int64_t>(batches_.value());
-  stats.commands = static_cast<std::int64_t>(commands_.value());
-  stats.batch_size_max = static_cast<std::int64_t>(options_.batch_size_max);
-  return stats;
-}
+Ledger::Stats PostgresLedger::stats() { return writer_.stats(); }
 
 bool PostgresLedger::healthy() { return healthy_; }
 
-void PostgresLedger::shutdown() {
-  {
-    std::lock_guard lock(queue_mutex_);
-    stopping_ = true;
-  }
-  queue_ready_.notify_all();
-  if (writer_.joinable()) writer_.join();
-}
+void PostgresLedger::shutdown() { writer_.shutdown(); }
 
 }  // namespace payd::ledger::postgres

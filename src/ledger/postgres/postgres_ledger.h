@@ -30,6 +30,7 @@
 
 #include "core/clock.h"
 #include "core/ids.h"
+#include "ledger/group_commit.h"
 #include "ledger/ledger.h"
 #include "metrics/metrics.h"
 
@@ -82,14 +83,12 @@ class PostgresLedger final : public Ledger {
   void shutdown() override;
 
  private:
-  struct Item {
-    Submission submission;
-    std::function<void(Outcome)> done;
-  };
+  using Item = QueuedSubmission;
   class ReaderLease;
 
-  void writer_loop();
-  // Runs `items` in one transaction; returns one outcome per item.
+  // Runs `items` in one transaction (or answers them all 503 while the
+  // database is unreachable); returns one outcome per item.
+  std::vector<Outcome> commit_or_refuse(std::vector<Item>& items);
   std::vector<Outcome> commit_batch(std::vector<Item>& items);
   std::vector<Outcome> commit_each_alone(std::vector<Item>& items);
   // The writer's connection, reconnecting when the backoff allows; false
@@ -111,25 +110,13 @@ class PostgresLedger final : public Ledger {
   std::int64_t reconnect_backoff_ms_ = 0;
   std::int64_t reconnect_at_us_ = 0;
   std::string last_connection_error_;
-  std::thread writer_;
-
-  std::mutex queue_mutex_;
-  std::condition_variable queue_ready_;
-  std::deque<Item> queue_;
-  bool stopping_ = false;
+  GroupCommitWriter writer_;
   std::atomic<bool> healthy_{true};
 
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> readers_;
 
-  metrics::Histogram& batch_size_;
-  metrics::Histogram& commit_seconds_;
-  metrics::Gauge& queue_depth_;
-  metrics::Counter& commands_;
-  metrics::Counter& batches_;
   metrics::Counter& rollbacks_;
-  metrics::Counter& replays_;
-  metrics::Counter& conflicts_;
 };
 
 }  // namespace payd::ledger::postgres

@@ -13,11 +13,6 @@
 namespace payd::ledger::sqlite {
 namespace {
 
-Outcome problem_outcome(const Submission& submission, Problem problem) {
-  unsigned status = problem.status();
-  return Outcome{Outcome::Kind::executed, Reply{status, render_problem(problem, submission.request_id)}, {}};
-}
-
 Problem unavailable(const std::string& detail) { return make_problem("unavailable", detail); }
 
 }  // namespace
@@ -53,18 +48,8 @@ SqliteLedger::SqliteLedger(SqliteOptions options, IdGenerator& ids, Clock& clock
     : options_(std::move(options)),
       ids_(ids),
       clock_(clock),
-      batch_size_(registry.histogram("payd_ledger_batch_size", "Submissions committed per ledger transaction",
-                                     metrics::size_buckets())),
-      commit_seconds_(registry.histogram("payd_ledger_commit_seconds", "Time to execute and commit one batch",
-                                         metrics::latency_buckets_s())),
-      queue_depth_(registry.gauge("payd_ledger_queue_depth", "Submissions waiting for the ledger writer")),
-      commands_(registry.counter("payd_ledger_commands_total", "Submissions executed by the ledger writer")),
-      batches_(registry.counter("payd_ledger_batches_total", "Transactions committed by the ledger writer")),
-      rollbacks_(registry.counter("payd_ledger_rollbacks_total", "Batches rolled back after a database error")),
-      replays_(registry.counter("payd_idempotent_replays_total", "Requests answered from a stored outcome")),
-      conflicts_(registry.counter("payd_idempotency_conflicts_total",
-                                  "Requests refused because their key was used with another request",
-                                  {{"code", "idempotency_key_reused"}})) {
+      writer_(options_.batch_size_max, options_.queue_capacity, clock, registry),
+      rollbacks_(registry.counter("payd_ledger_rollbacks_total", "Batches rolled back after a database error")) {
   assert(options_.batch_size_max >= 1);
   assert(options_.queue_capacity >= options_.batch_size_max);
 }
@@ -79,64 +64,18 @@ Status SqliteLedger::open() {
   } catch (const DatabaseError& error) {
     return make_problem("internal_error", std::string("cannot open the ledger: ") + error.what());
   }
-  writer_ = std::thread([this] { writer_loop(); });
+  writer_.start([this](std::vector<Item>& batch, bool idle) { return commit_batch(batch, idle); });
   checkpointer_ = std::thread([this] { checkpoint_loop(); });
   return Ok{};
 }
 
 void SqliteLedger::submit(Submission submission, std::function<void(Outcome)> done) {
-  {
-    std::lock_guard lock(queue_mutex_);
-    if (!stopping_ && queue_.size() < options_.queue_capacity) {
-      queue_.push_back(Item{std::move(submission), std::move(done)});
-      queue_depth_.set(static_cast<std::int64_t>(queue_.size()));
-      if (queue_.size() == 1) queue_ready_.notify_one();
-      return;
-    }
-  }
-  Problem problem = make_problem("overloaded", "the ledger queue is full");
-  problem.retry_after_s = 1;
-  done(problem_outcome(submission, problem));
-}
-
-void SqliteLedger::writer_loop() {
-  std::vector<Item> batch;
-  batch.reserve(options_.batch_size_max);
-  for (;;) {
-    bool idle = false;
-    {
-      std::unique_lock lock(queue_mutex_);
-      queue_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      while (!queue_.empty() && batch.size() < options_.batch_size_max) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      queue_depth_.set(static_cast<std::int64_t>(queue_.size()));
-      idle = queue_.empty();
-    }
-    std::int64_t start_us = clock_.monotonic_us();
-    std::vector<Outcome> outcomes = commit_batch(batch, idle);
-    commit_seconds_.observe(static_cast<double>(clock_.monotonic_us() - start_us) / 1e6);
-    batch_size_.observe(static_cast<double>(batch.size()));
-    batches_.add();
-    commands_.add(batch.size());
-    assert(outcomes.size() == batch.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (outcomes[i].kind == Outcome::Kind::replayed) replays_.add();
-      if (outcomes[i].reply.status == 422) conflicts_.add();
-      batch[i].done(std::move(outcomes[i]));
-    }
-    batch.clear();
-  }
+  writer_.submit(std::move(submission), std::move(done));
 }
 
 void SqliteLedger::checkpoint_loop() {
   std::unique_ptr<Connection> connection;
-  std::unique_lock lock(queue_mutex_);
-  while (!stopping_) {
-    checkpointer_wake_.wait_for(lock, std::chrono::milliseconds(options_.checkpoint_interval_ms));
-    lock.unlock();
+  while (writer_.wait_unless_stopping(std::chrono::milliseconds(options_.checkpoint_interval_ms))) {
     try {
       if (!connection) {
         connection = std::make_unique<Connection>(options_.path, false);
@@ -149,7 +88,6 @@ void SqliteLedger::checkpoint_loop() {
     } catch (const DatabaseError&) {
       connection.reset();  // try again with a new connection next time
     }
-    lock.lock();
   }
 }
 
@@ -355,29 +293,12 @@ Result<std::int64_t> SqliteLedger::purge_idempotency(std::int64_t created_before
   }
 }
 
-Ledger::Stats SqliteLedger::stats() {
-  Stats stats;
-  {
-    std::lock_guard lock(queue_mutex_);
-    stats.queue_depth = static_cast<std::int64_t>(queue_.size());
-  }
-  stats.queue_capacity = static_cast<std::int64_t>(options_.queue_capacity);
-  stats.batches = static_cast<std::int64_t>(batches_.value());
-  stats.commands = static_cast<std::int64_t>(commands_.value());
-  stats.batch_size_max = static_cast<std::int64_t>(options_.batch_size_max);
-  return stats;
-}
+Ledger::Stats SqliteLedger::stats() { return writer_.stats(); }
 
 bool SqliteLedger::healthy() { return healthy_; }
 
 void SqliteLedger::shutdown() {
-  {
-    std::lock_guard lock(queue_mutex_);
-    stopping_ = true;
-  }
-  queue_ready_.notify_all();
-  checkpointer_wake_.notify_all();
-  if (writer_.joinable()) writer_.join();
+  writer_.shutdown();
   if (checkpointer_.joinable()) checkpointer_.join();
 }
 

@@ -1,9 +1,8 @@
 // SqliteLedger: the embedded ledger (WAL, synchronous=FULL) with group commit.
 //
-// One writer thread owns the only read-write connection. It drains a
-// bounded queue and commits up to batch_size_max submissions per
-// transaction, with no artificial wait: under light load a batch is one
-// submission. A database failure rolls the batch back and runs each of its
+// The group-commit writer's thread (group_commit.h) owns the only
+// read-write connection and commits up to batch_size_max submissions per
+// transaction. A database failure rolls the batch back and runs each of its
 // submissions again on its own, so one poisoned submission cannot fail its
 // neighbours. Reads use a small pool of read-only connections (WAL lets them
 // run beside the writer).
@@ -20,6 +19,7 @@
 
 #include "core/clock.h"
 #include "core/ids.h"
+#include "ledger/group_commit.h"
 #include "ledger/ledger.h"
 #include "metrics/metrics.h"
 
@@ -70,13 +70,9 @@ class SqliteLedger final : public Ledger {
   void shutdown() override;
 
  private:
-  struct Item {
-    Submission submission;
-    std::function<void(Outcome)> done;
-  };
+  using Item = QueuedSubmission;
   class ReaderLease;
 
-  void writer_loop();
   void checkpoint_loop();
   // Runs `items` in one transaction; returns one outcome per item.
   // `idle`: nothing else is queued, so the per-account index is brought up
@@ -92,27 +88,14 @@ class SqliteLedger final : public Ledger {
 
   std::unique_ptr<Connection> writer_connection_;
   std::unique_ptr<SqliteWriteStore> store_;
-  std::thread writer_;
+  GroupCommitWriter writer_;
   std::thread checkpointer_;
-  std::condition_variable checkpointer_wake_;
-
-  std::mutex queue_mutex_;
-  std::condition_variable queue_ready_;
-  std::deque<Item> queue_;
-  bool stopping_ = false;
   std::atomic<bool> healthy_{true};
 
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> readers_;
 
-  metrics::Histogram& batch_size_;
-  metrics::Histogram& commit_seconds_;
-  metrics::Gauge& queue_depth_;
-  metrics::Counter& commands_;
-  metrics::Counter& batches_;
   metrics::Counter& rollbacks_;
-  metrics::Counter& replays_;
-  metrics::Counter& conflicts_;
 };
 
 }  // namespace payd::ledger::sqlite

@@ -1,0 +1,116 @@
+#include "ledger/group_commit.h"
+
+#include <cassert>
+
+namespace payd::ledger {
+
+Outcome problem_outcome(const Submission& submission, const Problem& problem) {
+  unsigned status = problem.status();
+  return Outcome{Outcome::Kind::executed, Reply{status, render_problem(problem, submission.request_id)}, {}};
+}
+
+GroupCommitWriter::GroupCommitWriter(std::size_t batch_size_max, std::size_t queue_capacity, Clock& clock,
+                                     metrics::Registry& registry)
+    : batch_size_max_(batch_size_max),
+      queue_capacity_(queue_capacity),
+      clock_(clock),
+      batch_size_(registry.histogram("payd_ledger_batch_size", "Submissions committed per ledger transaction",
+                                     metrics::size_buckets())),
+      commit_seconds_(registry.histogram("payd_ledger_commit_seconds", "Time to execute and commit one batch",
+                                         metrics::latency_buckets_s())),
+      queue_depth_(registry.gauge("payd_ledger_queue_depth", "Submissions waiting for the ledger writer")),
+      commands_(registry.counter("payd_ledger_commands_total", "Submissions executed by the ledger writer")),
+      batches_(registry.counter("payd_ledger_batches_total", "Transactions committed by the ledger writer")),
+      replays_(registry.counter("payd_idempotent_replays_total", "Requests answered from a stored outcome")),
+      conflicts_(registry.counter("payd_idempotency_conflicts_total",
+                                  "Requests refused because their key was used with another request",
+                                  {{"code", "idempotency_key_reused"}})) {
+  assert(batch_size_max_ >= 1);
+  assert(queue_capacity_ >= batch_size_max_);
+}
+
+GroupCommitWriter::~GroupCommitWriter() { shutdown(); }
+
+void GroupCommitWriter::start(CommitBatch commit_batch) {
+  assert(!thread_.joinable());
+  commit_batch_ = std::move(commit_batch);
+  thread_ = std::thread([this] { loop(); });
+}
+
+void GroupCommitWriter::submit(Submission submission, std::function<void(Outcome)> done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_ && queue_.size() < queue_capacity_) {
+      queue_.push_back(QueuedSubmission{std::move(submission), std::move(done)});
+      queue_depth_.set(static_cast<std::int64_t>(queue_.size()));
+      if (queue_.size() == 1) queue_ready_.notify_one();
+      return;
+    }
+  }
+  Problem problem = make_problem("overloaded", "the ledger queue is full");
+  problem.retry_after_s = 1;
+  done(problem_outcome(submission, problem));
+}
+
+void GroupCommitWriter::loop() {
+  std::vector<QueuedSubmission> batch;
+  batch.reserve(batch_size_max_);
+  for (;;) {
+    bool idle = false;
+    {
+      std::unique_lock lock(mutex_);
+      queue_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      while (!queue_.empty() && batch.size() < batch_size_max_) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      queue_depth_.set(static_cast<std::int64_t>(queue_.size()));
+      idle = queue_.empty();
+    }
+    std::int64_t start_us = clock_.monotonic_us();
+    std::vector<Outcome> outcomes = commit_batch_(batch, idle);
+    commit_seconds_.observe(static_cast<double>(clock_.monotonic_us() - start_us) / 1e6);
+    batch_size_.observe(static_cast<double>(batch.size()));
+    batches_.add();
+    commands_.add(batch.size());
+    assert(outcomes.size() == batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (outcomes[i].kind == Outcome::Kind::replayed) replays_.add();
+      if (outcomes[i].reply.status == 422) conflicts_.add();
+      batch[i].done(std::move(outcomes[i]));
+    }
+    batch.clear();
+  }
+}
+
+void GroupCommitWriter::shutdown() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  queue_ready_.notify_all();
+  stopping_signal_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Ledger::Stats GroupCommitWriter::stats() {
+  Ledger::Stats stats;
+  {
+    std::lock_guard lock(mutex_);
+    stats.queue_depth = static_cast<std::int64_t>(queue_.size());
+  }
+  stats.queue_capacity = static_cast<std::int64_t>(queue_capacity_);
+  stats.batches = static_cast<std::int64_t>(batches_.value());
+  stats.commands = static_cast<std::int64_t>(commands_.value());
+  stats.batch_size_max = static_cast<std::int64_t>(batch_size_max_);
+  return stats;
+}
+
+bool GroupCommitWriter::wait_unless_stopping(std::chrono::milliseconds interval) {
+  std::unique_lock lock(mutex_);
+  stopping_signal_.wait_for(lock, interval, [&] { return stopping_; });
+  return !stopping_;
+}
+
+}  // namespace payd::ledger
