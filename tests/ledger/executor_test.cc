@@ -1,41 +1,37 @@
-// The ledger's command rules against a real SQLite database in a temporary
-// folder: batch isolation, idempotency records, immutability of entries.
-#include "ledger/executor.h"
-
-#include <gtest/gtest.h>
-
+// The executor contract (executor_contract.h) on the SQLite store, in a
+// temporary folder.
 #include <cstdlib>
 #include <filesystem>
 
+#include "core/clock.h"
+#include "core/ids.h"
+#include "ledger/executor.h"
 #include "ledger/sqlite/database.h"
 #include "ledger/sqlite/schema.h"
 #include "ledger/sqlite/write_store.h"
+#include "tests/ledger/executor_contract.h"
 
 namespace payd::ledger {
 namespace {
 
-using sqlite::Connection;
-using sqlite::SqliteWriteStore;
-
-class ExecutorTest : public ::testing::Test {
- protected:
-  ExecutorTest() : ids_(clock_, random_) {
+class SqliteBackend final : public ExecutorBackend {
+ public:
+  SqliteBackend() : ids_(clock_, random_) {
     char pattern[] = "/tmp/payd-executor-XXXXXX";
     directory_ = mkdtemp(pattern);
-    connection_ = std::make_unique<Connection>(directory_ + "/ledger.db", false);
+    connection_ = std::make_unique<sqlite::Connection>(directory_ + "/ledger.db", false);
     sqlite::prepare_database(*connection_);
-    store_ = std::make_unique<SqliteWriteStore>(*connection_, ids_, clock_);
+    store_ = std::make_unique<sqlite::SqliteWriteStore>(*connection_, ids_, clock_);
     executor_ = std::make_unique<Executor>(*store_, ids_, clock_);
   }
-  ~ExecutorTest() override {
+  ~SqliteBackend() override {
     executor_.reset();
     store_.reset();
     connection_.reset();
     std::filesystem::remove_all(directory_);
   }
 
-  // Runs submissions in one transaction, as the writer does for a batch.
-  std::vector<Outcome> batch(std::vector<Submission> submissions) {
+  std::vector<Outcome> batch(std::vector<Submission> submissions) override {
     connection_->execute("BEGIN IMMEDIATE");
     std::vector<Outcome> outcomes;
     for (const auto& submission : submissions) outcomes.push_back(executor_->execute(submission));
@@ -43,195 +39,44 @@ class ExecutorTest : public ::testing::Test {
     connection_->execute("COMMIT");
     return outcomes;
   }
-  Outcome one(Command command, std::optional<IdempotencyTag> tag = std::nullopt) {
-    return batch({Submission{std::move(command), std::move(tag), "req_test"}}).front();
-  }
-  std::string new_account(const std::string& currency = "USD", Minor overdraft = 0) {
-    Outcome outcome = one(CreateAccount{currency, AccountType::customer, overdraft, "{}"});
-    EXPECT_EQ(outcome.reply.status, 201u);
-    return outcome.reply.body.substr(7, outcome.reply.body.find('"', 7) - 7);
-  }
-  Account account(const std::string& id) {
+  Account account(const std::string& id) override {
     store_->discard_cached_state();  // read what was committed
     Account* found = store_->find_account(id);
     EXPECT_NE(found, nullptr);
     return found ? *found : Account{};
   }
-  static Submission transfer(const std::string& from, const std::string& to, Minor amount, std::string key = {}) {
-    std::optional<IdempotencyTag> tag;
-    if (!key.empty()) tag = IdempotencyTag{key, "fingerprint-" + key};
-    return Submission{MakeTransfer{from, to, amount, "USD", "", "{}"}, tag, "req_test"};
+  Entry last_entry(const std::string& account) override {
+    sqlite::Statement last(*connection_,
+                           "SELECT balance_after, sequence FROM entries WHERE account = ? ORDER BY sequence DESC LIMIT 1");
+    last.bind(1, account);
+    Entry entry;
+    if (last.step()) {
+      entry.balance_after = last.integer(0);
+      entry.sequence = last.integer(1);
+    }
+    return entry;
+  }
+  bool write_is_refused(const std::string& sql) override {
+    try {
+      connection_->execute(sql);
+      return false;
+    } catch (const sqlite::DatabaseError&) {
+      return true;
+    }
   }
 
+ private:
   ManualClock clock_;
   SeededRandom random_{7};
   IdGenerator ids_;
   std::string directory_;
-  std::unique_ptr<Connection> connection_;
-  std::unique_ptr<SqliteWriteStore> store_;
+  std::unique_ptr<sqlite::Connection> connection_;
+  std::unique_ptr<sqlite::SqliteWriteStore> store_;
   std::unique_ptr<Executor> executor_;
 };
 
-TEST_F(ExecutorTest, RefusedTransferDoesNotFailItsBatchNeighbours) {
-  std::string a = new_account();
-  std::string b = new_account();
-  ASSERT_EQ(one(MakeDeposit{a, 100, "USD", "{}"}).reply.status, 201u);
-
-  auto outcomes = batch({transfer(a, b, 60, "k1"), transfer(a, b, 60, "k2"), transfer(a, b, 40, "k3")});
-  EXPECT_EQ(outcomes[0].reply.status, 201u);
-  EXPECT_EQ(outcomes[1].reply.status, 402u);
-  EXPECT_NE(outcomes[1].reply.body.find("insufficient_funds"), std::string::npos);
-  EXPECT_EQ(outcomes[2].reply.status, 201u);
-  EXPECT_EQ(account(a).balance, 0);
-  EXPECT_EQ(account(a).version, 3);  // deposit and two transfers
-  EXPECT_EQ(account(b).balance, 100);
-}
-
-TEST_F(ExecutorTest, HotAccountInOneBatchKeepsSequencesAndBalances) {
-  std::string a = new_account();
-  std::string b = new_account();
-  ASSERT_EQ(one(MakeDeposit{a, 1000, "USD", "{}"}).reply.status, 201u);
-  std::vector<Submission> submissions;
-  for (int i = 0; i < 50; ++i) submissions.push_back(transfer(a, b, 10, "hot-" + std::to_string(i)));
-  for (const Outcome& outcome : batch(submissions)) EXPECT_EQ(outcome.reply.status, 201u);
-  EXPECT_EQ(account(a).balance, 500);
-  EXPECT_EQ(account(a).version, 51);
-  sqlite::Statement last(*connection_, "SELECT balance_after, sequence FROM entries WHERE account = ? ORDER BY sequence DESC LIMIT 1");
-  last.bind(1, b);
-  ASSERT_TRUE(last.step());
-  EXPECT_EQ(last.integer(0), 500);
-  EXPECT_EQ(last.integer(1), 50);
-}
-
-TEST_F(ExecutorTest, CompletedKeyReplaysTheStoredBodyAndExecutesNothing) {
-  std::string a = new_account();
-  std::string b = new_account();
-  ASSERT_EQ(one(MakeDeposit{a, 100, "USD", "{}"}).reply.status, 201u);
-  Outcome first = batch({transfer(a, b, 30, "same")}).front();
-  Outcome again = batch({transfer(a, b, 30, "same")}).front();
-  EXPECT_EQ(first.kind, Outcome::Kind::executed);
-  EXPECT_EQ(again.kind, Outcome::Kind::replayed);
-  EXPECT_EQ(again.reply.status, first.reply.status);
-  EXPECT_EQ(again.reply.body, first.reply.body);
-  EXPECT_EQ(account(a).balance, 70);
-}
-
-TEST_F(ExecutorTest, KeyWithAnotherFingerprintIs422AndNotStored) {
-  std::string a = new_account();
-  std::string b = new_account();
-  ASSERT_EQ(one(MakeDeposit{a, 100, "USD", "{}"}).reply.status, 201u);
-  ASSERT_EQ(batch({transfer(a, b, 30, "k")}).front().reply.status, 201u);
-  Submission other = transfer(a, b, 31, "k");
-  other.idempotency->fingerprint = "something else";
-  Outcome reused = batch({other}).front();
-  EXPECT_EQ(reused.reply.status, 422u);
-  EXPECT_EQ(account(a).balance, 70);
-}
-
-TEST_F(ExecutorTest, RefusalsAreStoredButInvalidRequestsAreNot) {
-  std::string a = new_account();
-  std::string b = new_account();
-  // 402 is a decision about money: stored, and replayed even after a deposit.
-  ASSERT_EQ(batch({transfer(a, b, 30, "poor")}).front().reply.status, 402u);
-  ASSERT_EQ(one(MakeDeposit{a, 100, "USD", "{}"}).reply.status, 201u);
-  Outcome replay = batch({transfer(a, b, 30, "poor")}).front();
-  EXPECT_EQ(replay.kind, Outcome::Kind::replayed);
-  EXPECT_EQ(replay.reply.status, 402u);
-  // 400 (unknown account) is not stored: the key can be used again.
-  Outcome unknown = batch({transfer(a, "acct_unknown", 30, "fixable")}).front();
-  EXPECT_EQ(unknown.reply.status, 400u);
-  Outcome fixed = batch({transfer(a, b, 30, "fixable")}).front();
-  EXPECT_EQ(fixed.kind, Outcome::Kind::executed);
-  EXPECT_EQ(fixed.reply.status, 201u);
-}
-
-TEST_F(ExecutorTest, OverflowingDepositIsRefusedAndWritesNothing) {
-  std::string a = new_account();
-  // INT64_MAX is about 9223.37 * 10^15: the 9224th deposit of 10^15 overflows.
-  std::vector<Submission> deposits(9300, Submission{MakeDeposit{a, amount_max, "USD", "{}"}, std::nullopt, "req_test"});
-  std::vector<Outcome> outcomes = batch(deposits);
-  std::int64_t accepted = 0;
-  for (const Outcome& outcome : outcomes) {
-    if (outcome.reply.status == 201u) {
-      ++accepted;
-    } else {
-      EXPECT_EQ(outcome.reply.status, 400u);
-      EXPECT_NE(outcome.reply.body.find("\"param\":\"amount\""), std::string::npos);
-    }
-  }
-  EXPECT_EQ(accepted, INT64_MAX / amount_max);
-  EXPECT_EQ(account(a).balance, accepted * amount_max);
-  EXPECT_EQ(account(a).version, accepted);
-}
-
-TEST_F(ExecutorTest, EntriesCannotBeUpdatedOrDeleted) {
-  std::string a = new_account();
-  ASSERT_EQ(one(MakeDeposit{a, 100, "USD", "{}"}).reply.status, 201u);
-  EXPECT_THROW(connection_->execute("UPDATE entries SET amount = 1"), sqlite::DatabaseError);
-  EXPECT_THROW(connection_->execute("DELETE FROM entries"), sqlite::DatabaseError);
-  EXPECT_EQ(account(a).balance, 100);
-}
-
-TEST_F(ExecutorTest, CardPaymentKeyIsStartedThenCompletedByFinish) {
-  std::string customer = new_account();
-  Outcome merchant = one(CreateMerchant{MerchantFields{"Shop", "USD", 100'000, 290, 30, std::nullopt, std::nullopt, true}});
-  ASSERT_EQ(merchant.reply.status, 201u);
-  std::string merchant_id = merchant.reply.body.substr(7, merchant.reply.body.find('"', 7) - 7);
-  PaymentMethod card;
-  card.brand = "visa";
-  card.bin = "424242";
-  card.last4 = "4242";
-  card.exp_month = 12;
-  card.exp_year = 2030;
-  card.fingerprint = "f";
-  card.customer = customer;
-  Outcome method = one(CreatePaymentMethod{card});
-  std::string method_id = method.reply.body.substr(7, method.reply.body.find('"', 7) - 7);
-
-  IdempotencyTag tag{"card-key", "card-fingerprint"};
-  BeginCardPayment begin{1000, "USD", merchant_id, method_id, true, "", "{}"};
-  Outcome started = one(begin, tag);
-  ASSERT_EQ(started.kind, Outcome::Kind::started);
-  Outcome resumed = one(begin, tag);
-  EXPECT_EQ(resumed.kind, Outcome::Kind::resume);
-  EXPECT_EQ(resumed.payment_id, started.payment_id);
-
-  Outcome finished = one(FinishCardPayment{started.payment_id, GatewayResult::approved, "simulated", "ref"});
-  EXPECT_EQ(finished.reply.status, 201u);
-  EXPECT_NE(finished.reply.body.find("\"status\":\"captured\""), std::string::npos);
-  Outcome replay = one(begin, tag);
-  EXPECT_EQ(replay.kind, Outcome::Kind::replayed);
-  EXPECT_EQ(replay.reply.body, finished.reply.body);
-  // A second finish changes nothing.
-  Outcome late = one(FinishCardPayment{started.payment_id, GatewayResult::declined, "simulated", ""});
-  EXPECT_NE(late.reply.body.find("\"status\":\"captured\""), std::string::npos);
-}
-
-TEST_F(ExecutorTest, WalletAuthorisationHoldsThenCaptureReleasesTheRest) {
-  std::string customer = new_account();
-  ASSERT_EQ(one(MakeDeposit{customer, 5000, "USD", "{}"}).reply.status, 201u);
-  Outcome merchant = one(CreateMerchant{MerchantFields{"Shop", "USD", 100'000, 100, 0, std::nullopt, std::nullopt, true}});
-  std::string merchant_id = merchant.reply.body.substr(7, merchant.reply.body.find('"', 7) - 7);
-  Outcome authorized = one(WalletPayment{3000, "USD", merchant_id, customer, false, "", "{}"});
-  ASSERT_EQ(authorized.reply.status, 201u);
-  std::string payment_id = authorized.reply.body.substr(7, authorized.reply.body.find('"', 7) - 7);
-  EXPECT_EQ(account(customer).held, 3000);
-  EXPECT_EQ(available(account(customer)), 2000);
-  // The hold counts against later payments.
-  EXPECT_EQ(one(WalletPayment{2500, "USD", merchant_id, customer, true, "", "{}"}).reply.status, 402u);
-
-  Outcome captured = one(CapturePayment{payment_id, 1000});
-  ASSERT_EQ(captured.reply.status, 200u);
-  EXPECT_EQ(account(customer).held, 0);
-  EXPECT_EQ(account(customer).balance, 4000);
-  EXPECT_EQ(one(CapturePayment{payment_id, std::nullopt}).reply.status, 409u);
-  EXPECT_EQ(one(VoidPayment{payment_id}).reply.status, 409u);
-  Outcome refund = one(RefundPayment{payment_id, 1001, ""});
-  EXPECT_EQ(refund.reply.status, 409u);
-  EXPECT_NE(refund.reply.body.find("amount_exceeds_refundable"), std::string::npos);
-  EXPECT_EQ(one(RefundPayment{payment_id, std::nullopt, ""}).reply.status, 201u);
-  EXPECT_EQ(account(customer).balance, 5000);
-}
+INSTANTIATE_TEST_SUITE_P(Sqlite, ExecutorContract,
+                         ::testing::Values([] { return std::unique_ptr<ExecutorBackend>(new SqliteBackend()); }));
 
 }  // namespace
 }  // namespace payd::ledger
