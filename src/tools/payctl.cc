@@ -1,6 +1,6 @@
 // payctl: operator commands for payd's ledger.
 //
-//   payctl verify [--data-dir DIR | --ledger sqlite:PATH]
+//   payctl verify [--data-dir DIR | --ledger sqlite:PATH | --ledger postgresql://...]
 //
 // verify reads the ledger (read-only, beside a running payd) and checks the
 // invariants of DESIGN.md: every account's balance equals the sum of its
@@ -15,7 +15,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
+#include "ledger/postgres/connection.h"
 #include "ledger/sqlite/database.h"
 
 namespace payd::tools {
@@ -26,7 +28,8 @@ using ledger::sqlite::Statement;
 
 struct Check {
   const char* name;
-  const char* sql;  // selects one row per violation: a description
+  const char* sql;  // selects one row per violation: a description (SQL both databases read alike)
+  bool sqlite_only = false;
 };
 
 constexpr Check checks[] = {
@@ -42,7 +45,7 @@ constexpr Check checks[] = {
     {"balance_after is the running sum",
      "SELECT account || ' sequence ' || sequence || ' balance_after ' || balance_after || ' but running sum ' || "
      "running FROM (SELECT account, sequence, balance_after, sum(amount) OVER (PARTITION BY account ORDER BY "
-     "sequence) AS running FROM entries) WHERE running <> balance_after"},
+     "sequence) AS running FROM entries) AS running_sums WHERE running <> balance_after"},
     {"every journal transfer balances to zero per currency",
      "SELECT transfer || ' ' || currency || ' sums to ' || sum(amount) FROM entries GROUP BY transfer, currency "
      "HAVING sum(amount) <> 0"},
@@ -51,7 +54,8 @@ constexpr Check checks[] = {
      "entries_by_account i LEFT JOIN entries e ON e.number = i.number WHERE e.number IS NULL OR e.account <> "
      "i.account OR e.sequence <> i.sequence UNION ALL SELECT 'entry ' || e.number || ' is not in the index' FROM "
      "entries e WHERE e.number <= (SELECT value FROM ledger_state WHERE name = 'entries_indexed_through') AND NOT "
-     "EXISTS (SELECT 1 FROM entries_by_account i WHERE i.account = e.account AND i.sequence = e.sequence)"},
+     "EXISTS (SELECT 1 FROM entries_by_account i WHERE i.account = e.account AND i.sequence = e.sequence)",
+     true},
     {"entries use their account's currency",
      "SELECT e.account || ' sequence ' || e.sequence || ' in ' || e.currency || ' on a ' || a.currency || "
      "' account' FROM entries e JOIN accounts a ON a.id = e.account WHERE e.currency <> a.currency"},
@@ -70,36 +74,90 @@ constexpr Check checks[] = {
      "e.transfer = p.id WHERE p.amount_captured <> coalesce(e.debit, 0)"},
 };
 
-int verify(const std::string& path) {
-  if (!std::filesystem::exists(path)) {
-    std::fprintf(stderr, "payctl: no ledger at %s\n", path.c_str());
-    return 2;
+// Runs a query of the checks and returns its rows' first column. One
+// implementation per database; both read inside one snapshot.
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  virtual bool is_sqlite() const = 0;
+  virtual std::vector<std::string> column(const char* sql) = 0;
+};
+
+class SqliteReader final : public Reader {
+ public:
+  explicit SqliteReader(const std::string& path) : connection_(path, true) { connection_.execute("BEGIN"); }
+  bool is_sqlite() const override { return true; }
+  std::vector<std::string> column(const char* sql) override {
+    Statement select(connection_, sql);
+    std::vector<std::string> values;
+    while (select.step()) values.push_back(select.text(0));
+    return values;
   }
-  try {
-    Connection connection(path, true);
-    connection.execute("BEGIN");  // one snapshot for every check
-    int violations = 0;
-    for (const Check& check : checks) {
-      Statement select(connection, check.sql);
-      int found = 0;
-      while (select.step()) {
-        if (found < 20) std::printf("  VIOLATION %s: %s\n", check.name, select.text(0).c_str());
-        ++found;
-      }
-      std::printf("%-62s %s\n", check.name, found == 0 ? "ok" : ("FAILED (" + std::to_string(found) + ")").c_str());
-      violations += found;
+
+ private:
+  Connection connection_;
+};
+
+class PostgresReader final : public Reader {
+ public:
+  explicit PostgresReader(const std::string& url) : connection_(url, 5) {
+    connection_.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  }
+  bool is_sqlite() const override { return false; }
+  std::vector<std::string> column(const char* sql) override {
+    ledger::postgres::Rows rows = connection_.query(sql, ledger::postgres::Parameters());
+    std::vector<std::string> values;
+    for (int row = 0; row < rows.size(); ++row) values.push_back(rows.text(row, 0));
+    return values;
+  }
+
+ private:
+  ledger::postgres::Connection connection_;
+};
+
+int verify(Reader& reader) {
+  int violations = 0;
+  for (const Check& check : checks) {
+    if (check.sqlite_only && !reader.is_sqlite()) continue;
+    std::vector<std::string> found = reader.column(check.sql);
+    for (std::size_t i = 0; i < found.size() && i < 20; ++i) {
+      std::printf("  VIOLATION %s: %s\n", check.name, found[i].c_str());
     }
-    Statement counts(connection, "SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM entries), "
-                                 "(SELECT count(*) FROM payments)");
-    counts.step();
-    std::printf("checked %lld accounts, %lld entries, %lld payments: %s\n",
-                static_cast<long long>(counts.integer(0)), static_cast<long long>(counts.integer(1)),
-                static_cast<long long>(counts.integer(2)), violations == 0 ? "consistent" : "INCONSISTENT");
-    return violations == 0 ? 0 : 1;
+    std::printf("%-62s %s\n", check.name,
+                found.empty() ? "ok" : ("FAILED (" + std::to_string(found.size()) + ")").c_str());
+    violations += static_cast<int>(found.size());
+  }
+  std::vector<std::string> counts = reader.column(
+      "SELECT (SELECT count(*) FROM accounts) || ' accounts, ' || (SELECT count(*) FROM entries) || ' entries, ' || "
+      "(SELECT count(*) FROM payments) || ' payments'");
+  std::printf("checked %s: %s\n", counts.empty() ? "?" : counts.front().c_str(),
+              violations == 0 ? "consistent" : "INCONSISTENT");
+  return violations == 0 ? 0 : 1;
+}
+
+int verify_ledger(const std::string& ledger, const std::string& data_dir) {
+  try {
+    if (ledger.rfind("postgresql://", 0) == 0 || ledger.rfind("postgres://", 0) == 0) {
+      PostgresReader reader(ledger);
+      return verify(reader);
+    }
+    std::string path = ledger.empty() ? (std::filesystem::path(data_dir) / "ledger.db").string() : ledger.substr(7);
+    if (!ledger.empty() && ledger.rfind("sqlite:", 0) != 0) {
+      std::fprintf(stderr, "payctl: unsupported ledger URL %s\n", ledger.c_str());
+      return 2;
+    }
+    if (!std::filesystem::exists(path)) {
+      std::fprintf(stderr, "payctl: no ledger at %s\n", path.c_str());
+      return 2;
+    }
+    SqliteReader reader(path);
+    return verify(reader);
   } catch (const ledger::sqlite::DatabaseError& error) {
     std::fprintf(stderr, "payctl: cannot read the ledger: %s\n", error.what());
-    return 2;
+  } catch (const ledger::postgres::DatabaseError& error) {
+    std::fprintf(stderr, "payctl: cannot read the ledger: %s\n", error.what());
   }
+  return 2;
 }
 
 }  // namespace
@@ -112,19 +170,12 @@ int main(int argc, char** argv) {
   std::string ledger;
   CLI::App* verify = app.add_subcommand("verify", "Check the ledger's invariants; exit 1 on any violation");
   verify->add_option("--data-dir", data_dir, "payd's data folder")->capture_default_str()->envname("PAYD_DATA_DIR");
-  verify->add_option("--ledger", ledger, "sqlite:PATH (overrides --data-dir)")->envname("PAYD_LEDGER_URL");
+  verify->add_option("--ledger", ledger, "sqlite:PATH or postgresql://... (overrides --data-dir)")
+      ->envname("PAYD_LEDGER_URL");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error) == 0 ? 0 : 2;
   }
-  std::string path = (std::filesystem::path(data_dir) / "ledger.db").string();
-  if (!ledger.empty()) {
-    if (ledger.rfind("sqlite:", 0) != 0) {
-      std::fprintf(stderr, "payctl: only sqlite: ledgers are supported by this build\n");
-      return 2;
-    }
-    path = ledger.substr(7);
-  }
-  return payd::tools::verify(path);
+  return payd::tools::verify_ledger(ledger, data_dir);
 }

@@ -1,5 +1,9 @@
 #include "tests/api/api_test.h"
 
+#include <cstdlib>
+
+#include "tests/support/postgres_server.h"
+
 #include <cctype>
 #include <cstdio>
 #include <regex>
@@ -77,11 +81,24 @@ void collect_lines(const boost::json::value& value, const std::string& key, Tria
 
 }  // namespace
 
+// The ledger the suite runs on: SQLite in payd's data folder, or, with
+// PAYD_TEST_LEDGER=postgresql, a fresh database of one PostgreSQL server
+// that this test process starts (the conformance run of both backends).
+std::vector<std::string> ledger_args() {
+  const char* ledger = std::getenv("PAYD_TEST_LEDGER");
+  if (!ledger || std::string(ledger) != "postgresql") return {};
+  static payd::testing::PostgresServer server;
+  static int databases_made = 0;
+  return {"--ledger", server.create_database("api_" + std::to_string(++databases_made))};
+}
+
 std::unique_ptr<PaydProcess> start_payd(const std::vector<std::string>& extra_args) {
   PaydProcess::Options options;
   options.payd_binary = PAYD_BINARY;
   options.payctl_binary = PAYCTL_BINARY;
   options.extra_args = {"--access-log", "off"};
+  std::vector<std::string> ledger = ledger_args();
+  options.extra_args.insert(options.extra_args.end(), ledger.begin(), ledger.end());
   options.extra_args.insert(options.extra_args.end(), extra_args.begin(), extra_args.end());
   return std::make_unique<PaydProcess>(std::move(options));
 }

@@ -196,6 +196,13 @@ void PaydProcess::restart() {
 }
 
 CommandResult PaydProcess::verify() {
+  // payctl reads the ledger payd was given, or the one in its data folder.
+  for (std::size_t i = 0; i + 1 < options_.extra_args.size(); ++i) {
+    if (options_.extra_args[i] == "--ledger") {
+      return run_command({options_.payctl_binary, "verify", "--ledger", options_.extra_args[i + 1]},
+                         verify_timeout_ms);
+    }
+  }
   return run_command({options_.payctl_binary, "verify", "--data-dir", data_dir_}, verify_timeout_ms);
 }
 
