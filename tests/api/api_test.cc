@@ -81,15 +81,30 @@ void collect_lines(const boost::json::value& value, const std::string& key, Tria
 
 }  // namespace
 
+std::optional<std::string> new_postgres_database() {
+  const char* ledger = std::getenv("PAYD_TEST_LEDGER");
+  if (!ledger || std::string(ledger) != "postgresql") return std::nullopt;
+  static payd::testing::PostgresServer server;
+  static int databases_made = 0;
+  return server.create_database("api_" + std::to_string(++databases_made));
+}
+
 // The ledger the suite runs on: SQLite in payd's data folder, or, with
 // PAYD_TEST_LEDGER=postgresql, a fresh database of one PostgreSQL server
 // that this test process starts (the conformance run of both backends).
 std::vector<std::string> ledger_args() {
-  const char* ledger = std::getenv("PAYD_TEST_LEDGER");
-  if (!ledger || std::string(ledger) != "postgresql") return {};
-  static payd::testing::PostgresServer server;
-  static int databases_made = 0;
-  return {"--ledger", server.create_database("api_" + std::to_string(++databases_made))};
+  std::optional<std::string> url = new_postgres_database();
+  if (!url) return {};
+  return {"--ledger", *url};
+}
+
+std::unique_ptr<PaydProcess> start_payd_on(const std::string& ledger_url, const std::vector<std::string>& extra_args) {
+  PaydProcess::Options options;
+  options.payd_binary = PAYD_BINARY;
+  options.payctl_binary = PAYCTL_BINARY;
+  options.extra_args = {"--access-log", "off", "--ledger", ledger_url};
+  options.extra_args.insert(options.extra_args.end(), extra_args.begin(), extra_args.end());
+  return std::make_unique<PaydProcess>(std::move(options));
 }
 
 std::unique_ptr<PaydProcess> start_payd(const std::vector<std::string>& extra_args) {

@@ -42,6 +42,11 @@ inline constexpr std::int64_t amount_max = 1'000'000'000'000'000;  // 10^15
 // Starts payd on loopback port 0 in a fresh data directory with
 // `--access-log off` and `extra_args`.
 std::unique_ptr<PaydProcess> start_payd(const std::vector<std::string>& extra_args);
+// With PAYD_TEST_LEDGER=postgresql: a fresh database on the run's PostgreSQL
+// server; otherwise nullopt (the suite runs on SQLite).
+std::optional<std::string> new_postgres_database();
+// A payd on the given ledger URL, e.g. a second node on one database.
+std::unique_ptr<PaydProcess> start_payd_on(const std::string& ledger_url, const std::vector<std::string>& extra_args);
 
 std::string to_body(const boost::json::object& object);
 

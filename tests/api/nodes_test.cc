@@ -1,0 +1,162 @@
+// Several payd nodes on one PostgreSQL database (the conformance run sets
+// PAYD_TEST_LEDGER=postgresql; on SQLite, which one process owns, these are
+// skipped). No overdraft, no duplicate effect for a key sent to both nodes,
+// conservation of money, and a dead node's requests retried on the other.
+#include "tests/api/api_test.h"
+
+#include <atomic>
+#include <mutex>
+#include <random>
+#include <thread>
+
+namespace payd::api_test {
+namespace {
+
+class Nodes : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::optional<std::string> url = new_postgres_database();
+    if (!url) GTEST_SKIP() << "several nodes need the PostgreSQL ledger (PAYD_TEST_LEDGER=postgresql)";
+    first_ = start_payd_on(*url, {"--rate-limits", "off"});
+    second_ = start_payd_on(*url, {"--rate-limits", "off"});
+  }
+
+  std::unique_ptr<PaydProcess> first_;
+  std::unique_ptr<PaydProcess> second_;
+};
+
+boost::json::object transfer_body(const std::string& from, const std::string& to, std::int64_t amount) {
+  return {{"from", from}, {"to", to}, {"amount", amount}, {"currency", "USD"}};
+}
+
+TEST_F(Nodes, HotMerchantPaidThroughBothNodesConservesMoneyWithoutOverdraft) {
+  Api setup(first_->port());
+  std::string merchant = string_at(setup.create_merchant({{"fee_bps", 290}, {"fee_fixed", 30}}), "id").value_or("");
+  std::vector<std::string> customers;
+  for (int i = 0; i < 10; ++i) customers.push_back(setup.funded_account(5'000));
+
+  std::atomic<int> captured{0};
+  std::atomic<int> refused{0};
+  std::atomic<int> unexpected{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      Api api(t % 2 == 0 ? first_->port() : second_->port());
+      std::mt19937 random(static_cast<unsigned>(t));
+      for (int i = 0; i < 60; ++i) {
+        boost::json::object body{{"amount", 100 + static_cast<int>(random() % 900)}, {"currency", "USD"},
+                                 {"merchant", merchant}, {"account", customers[random() % customers.size()]}};
+        HttpResponse response = api.post("/v1/payments", body, unique_idempotency_key("hot"));
+        if (response.status == 201) {
+          ++captured;
+        } else if (response.status == 402) {
+          ++refused;
+        } else {
+          ++unexpected;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(unexpected.load(), 0);
+  EXPECT_GT(captured.load(), 0);
+  EXPECT_GT(refused.load(), 0) << "the customers should run out of money";
+  for (const std::string& customer : customers) EXPECT_GE(setup.state(customer).balance, 0);
+  EXPECT_BALANCED(setup.trial_balance(), {"USD"});
+  payd::testing::CommandResult verified = first_->verify();
+  EXPECT_EQ(verified.exit_code, 0) << verified.output;
+}
+
+TEST_F(Nodes, SameKeySentToBothNodesAtOnceMovesMoneyOnce) {
+  Api setup(first_->port());
+  std::string from = setup.funded_account(100'000);
+  std::string to = setup.create_account();
+  constexpr int keys_count = 30;
+  std::mutex mutex;
+  std::vector<std::string> ids_seen;
+  std::atomic<int> unexpected{0};
+  for (int k = 0; k < keys_count; ++k) {
+    std::string key = unique_idempotency_key("both");
+    std::string body = to_body(transfer_body(from, to, 7));
+    std::vector<std::thread> pair;
+    for (PaydProcess* node : {first_.get(), second_.get()}) {
+      pair.emplace_back([&, node] {
+        Api api(node->port());
+        for (int attempt = 0; attempt < 50; ++attempt) {
+          HttpResponse response = api.post("/v1/transfers", body, key);
+          if (response.status == 409) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            continue;
+          }
+          if (response.status != 201) ++unexpected;
+          std::lock_guard lock(mutex);
+          ids_seen.push_back(string_at(json_of(response), "id").value_or(""));
+          return;
+        }
+        ++unexpected;
+      });
+    }
+    for (auto& thread : pair) thread.join();
+    std::lock_guard lock(mutex);
+    ASSERT_GE(ids_seen.size(), 2u);
+    EXPECT_EQ(ids_seen[ids_seen.size() - 1], ids_seen[ids_seen.size() - 2]) << "both nodes must answer one transfer";
+  }
+  EXPECT_EQ(unexpected.load(), 0);
+  EXPECT_EQ(setup.state(to).balance, 7 * keys_count);
+  EXPECT_EQ(setup.state(from).balance, 100'000 - 7 * keys_count);
+}
+
+TEST_F(Nodes, KilledNodesUnansweredRequestsApplyOnceOnTheOther) {
+  Api setup(second_->port());
+  std::string from = setup.funded_account(1'000'000);
+  std::string to = setup.create_account();
+  struct Sent {
+    std::string key;
+    std::string body;
+    bool answered = false;
+  };
+  std::vector<Sent> sent;
+  std::mutex mutex;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 3; ++t) {
+    clients.emplace_back([&] {
+      Api api(first_->port());
+      api.client().set_timeout_ms(2000);
+      while (!stop) {
+        Sent request{unique_idempotency_key("dying"), to_body(transfer_body(from, to, 3)), false};
+        try {
+          request.answered = api.post("/v1/transfers", request.body, request.key).status == 201;
+        } catch (const std::exception&) {
+          request.answered = false;  // the node died under us
+        }
+        std::lock_guard lock(mutex);
+        sent.push_back(request);
+        if (!request.answered) return;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  first_->kill9();
+  stop = true;
+  for (auto& client : clients) client.join();
+
+  int retried = 0;
+  for (Sent& request : sent) {
+    if (request.answered) continue;
+    ++retried;
+    HttpResponse response = setup.post("/v1/transfers", request.body, request.key);
+    EXPECT_EQ(response.status, 201) << response.body;
+    request.answered = response.status == 201;
+  }
+  std::int64_t moved = 0;
+  for (const Sent& request : sent) moved += request.answered ? 3 : 0;
+  EXPECT_GT(sent.size(), 10u);
+  EXPECT_EQ(setup.state(to).balance, moved) << retried << " requests were retried on the surviving node";
+  EXPECT_EQ(setup.state(from).balance, 1'000'000 - moved);
+  payd::testing::CommandResult verified = second_->verify();
+  EXPECT_EQ(verified.exit_code, 0) << verified.output;
+}
+
+}  // namespace
+}  // namespace payd::api_test
