@@ -1,7 +1,9 @@
-// Durable transfers per second through the SQLite ledger writer alone (no
-// HTTP), at batch sizes 1, 64 and 512, between 10,000 accounts chosen
-// uniformly. Each transfer carries a random idempotency key, so the figure
-// includes storing the outcome in the same transaction.
+// Durable transfers per second through a ledger writer alone (no HTTP), at
+// batch sizes 1, 64 and 512, between 10,000 accounts chosen uniformly. Each
+// transfer carries an idempotency key, so the figure includes storing the
+// outcome in the same transaction. The SQLite writer by default; with
+// PAYD_BENCH_POSTGRES_URL set, the PostgreSQL writer on that database
+// (bench/pgbench/run starts one and compares with pgbench).
 //
 //   make bench            (or build/ledger_writer_bench)
 //
@@ -21,6 +23,7 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "domain/render.h"
+#include "ledger/postgres/postgres_ledger.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 
 namespace payd {
@@ -32,12 +35,7 @@ struct Fixture {
   explicit Fixture(std::size_t batch_size_max) : ids(clock, random) {
     char pattern[] = "/tmp/payd-bench-XXXXXX";
     directory = mkdtemp(pattern);
-    ledger::sqlite::SqliteOptions options;
-    options.path = directory + "/ledger.db";
-    options.batch_size_max = batch_size_max;
-    options.queue_capacity = 1'000'000;
-    ledger_ = std::make_unique<ledger::sqlite::SqliteLedger>(options, ids, clock, registry);
-    if (!ledger_->open().ok()) std::abort();
+    ledger_ = open_ledger(batch_size_max);
     for (int i = 0; i < accounts_count; ++i) {
       account_ids.push_back(run_one(ledger::CreateAccount{"USD", AccountType::customer, 0, "{}"}));
     }
@@ -45,6 +43,30 @@ struct Fixture {
     for (const auto& id : account_ids) deposits.push_back(ledger::MakeDeposit{id, 1'000'000'000, "USD", "{}"});
     run_all(std::move(deposits));
   }
+  std::unique_ptr<ledger::Ledger> open_ledger(std::size_t batch_size_max) {
+    const char* postgres_url = std::getenv("PAYD_BENCH_POSTGRES_URL");
+    Status opened = Ok{};
+    if (postgres_url) {
+      ledger::postgres::PostgresOptions options;
+      options.url = postgres_url;
+      options.batch_size_max = batch_size_max;
+      options.queue_capacity = 1'000'000;
+      auto ledger = std::make_unique<ledger::postgres::PostgresLedger>(options, ids, clock, random, registry);
+      opened = ledger->open();
+      if (opened.ok()) return ledger;
+    } else {
+      ledger::sqlite::SqliteOptions options;
+      options.path = directory + "/ledger.db";
+      options.batch_size_max = batch_size_max;
+      options.queue_capacity = 1'000'000;
+      auto ledger = std::make_unique<ledger::sqlite::SqliteLedger>(options, ids, clock, registry);
+      opened = ledger->open();
+      if (opened.ok()) return ledger;
+    }
+    std::fprintf(stderr, "cannot open the ledger: %s\n", opened.problem().detail.c_str());
+    std::abort();
+  }
+
   ~Fixture() {
     ledger_->shutdown();
     std::filesystem::remove_all(directory);
@@ -87,7 +109,7 @@ struct Fixture {
   IdGenerator ids;
   metrics::Registry registry;
   std::string directory;
-  std::unique_ptr<ledger::sqlite::SqliteLedger> ledger_;
+  std::unique_ptr<ledger::Ledger> ledger_;
   std::vector<std::string> account_ids;
 };
 
