@@ -95,12 +95,14 @@ std::int64_t Rows::changed() const {
   return tuples[0] == '\0' ? 0 : std::strtoll(tuples, nullptr, 10);
 }
 
-Connection::Connection(const std::string& url, int connect_timeout_s) {
+Connection::Connection(const std::string& url, int connect_timeout_s, int statement_timeout_ms) {
   std::string timeout = std::to_string(connect_timeout_s);
   // Notices (such as "already exists, skipping") are not errors: keep them
   // off stderr.
+  std::string options = "-c client_min_messages=warning";
+  if (statement_timeout_ms > 0) options += " -c statement_timeout=" + std::to_string(statement_timeout_ms);
   const char* keywords[] = {"dbname", "connect_timeout", "application_name", "options", nullptr};
-  const char* values[] = {url.c_str(), timeout.c_str(), "payd", "-c client_min_messages=warning", nullptr};
+  const char* values[] = {url.c_str(), timeout.c_str(), "payd", options.c_str(), nullptr};
   connection_ = PQconnectdbParams(keywords, values, 1);
   if (connection_ == nullptr || PQstatus(connection_) != CONNECTION_OK) {
     std::string message = connection_ ? PQerrorMessage(connection_) : "out of memory";

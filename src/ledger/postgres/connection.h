@@ -88,8 +88,9 @@ class Connection {
  public:
   // Connects to `url` (a postgresql:// URL or key=value string) within
   // `connect_timeout_s`. Throws DatabaseError (connection) with libpq's
-  // message when it cannot.
-  Connection(const std::string& url, int connect_timeout_s);
+  // message when it cannot. With `statement_timeout_ms` > 0 the server
+  // cancels any statement that runs longer (an error like any other).
+  Connection(const std::string& url, int connect_timeout_s, int statement_timeout_ms = 0);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

@@ -36,7 +36,8 @@ class PostgresLedger::ReaderLease {
       }
     }
     if (!connection_ || connection_->broken()) {
-      connection_ = std::make_unique<Connection>(ledger_.options_.url, ledger_.options_.connect_timeout_s);
+      connection_ = std::make_unique<Connection>(ledger_.options_.url, ledger_.options_.connect_timeout_s,
+                                                 ledger_.options_.statement_timeout_ms);
     }
   }
   ~ReaderLease() {
@@ -68,7 +69,7 @@ PostgresLedger::~PostgresLedger() { shutdown(); }
 
 Status PostgresLedger::open() {
   try {
-    writer_connection_ = std::make_unique<Connection>(options_.url, options_.connect_timeout_s);
+    writer_connection_ = std::make_unique<Connection>(options_.url, options_.connect_timeout_s, options_.statement_timeout_ms);
     apply_migrations(*writer_connection_);
     store_ = std::make_unique<PostgresWriteStore>(*writer_connection_, ids_, clock_);
   } catch (const DatabaseError& error) {
@@ -106,7 +107,7 @@ bool PostgresLedger::writer_connected() {
 }
 
 void PostgresLedger::connect_writer() {
-  writer_connection_ = std::make_unique<Connection>(options_.url, options_.connect_timeout_s);
+  writer_connection_ = std::make_unique<Connection>(options_.url, options_.connect_timeout_s, options_.statement_timeout_ms);
   store_ = std::make_unique<PostgresWriteStore>(*writer_connection_, ids_, clock_);
 }
 

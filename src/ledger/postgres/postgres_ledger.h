@@ -45,6 +45,7 @@ struct PostgresOptions {
   std::size_t queue_capacity = 16'384;  // queued submissions before 503 overloaded
   std::size_t readers_max = 8;          // pooled read connections
   int connect_timeout_s = 5;            // per connection attempt (libpq's minimum is 2)
+  int statement_timeout_ms = 5'000;     // the server cancels longer statements (a batch fails, 503)
   std::int64_t reconnect_backoff_min_ms = 50;
   std::int64_t reconnect_backoff_max_ms = 2'000;
   // A submission run alone that still conflicts with another node is tried

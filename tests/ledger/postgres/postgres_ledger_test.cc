@@ -220,5 +220,13 @@ TEST(PostgresLedgerTest, OpenAgainstAnUnreachableServerFailsWithinTheConnectTime
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
+TEST(PostgresLedgerTest, StatementsLongerThanTheTimeoutAreCancelled) {
+  Connection connection(fresh_database_url(), 5, 200);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW(connection.execute("SELECT pg_sleep(3)"), DatabaseError);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  connection.execute("SELECT 1");  // the connection stays usable
+}
+
 }  // namespace
 }  // namespace payd::ledger::postgres
