@@ -22,6 +22,7 @@ std::vector<PreparedStatement> store_statements() {
   return {
       {"lock_accounts", locked_accounts_from + "WHERE b.account = ANY($1::text[]) ORDER BY b.account FOR UPDATE OF b"},
       {"lock_account", locked_accounts_from + "WHERE b.account = $1 FOR UPDATE OF b"},
+      {"merchant_accounts", "SELECT account FROM merchants WHERE id = ANY($1::text[])"},
       {"lock_system_account", locked_accounts_from + "WHERE r.currency = $1 AND r.role = $2 FOR UPDATE OF b"},
       {"insert_account",
        "WITH record AS (INSERT INTO account_records (id, currency, type, role, overdraft_limit, metadata, created_at) "
@@ -76,13 +77,31 @@ std::vector<PreparedStatement> store_statements() {
 }
 
 // The accounts a command names directly; the rest are locked when found.
-void named_accounts(const Command& command, std::vector<std::string>& ids) {
-  if (const auto* deposit = std::get_if<MakeDeposit>(&command)) ids.push_back(deposit->account);
-  if (const auto* transfer = std::get_if<MakeTransfer>(&command)) {
-    ids.push_back(transfer->from);
-    ids.push_back(transfer->to);
+// What a command will touch that can be named before it runs: its account
+// fields, its merchant (whose account is looked up) and its currency (whose
+// built-in accounts are locked once they exist). Locking these in the
+// batch's first statement, in one order, keeps nodes from deadlocking on
+// the hottest rows: merchant, fees and external accounts.
+struct NamedAccounts {
+  std::vector<std::string> accounts;
+  std::vector<std::string> merchants;
+  std::vector<std::string> currencies;
+};
+
+void name_accounts(const Command& command, NamedAccounts& named) {
+  if (const auto* deposit = std::get_if<MakeDeposit>(&command)) {
+    named.accounts.push_back(deposit->account);
+    named.currencies.push_back(deposit->currency);
   }
-  if (const auto* payment = std::get_if<WalletPayment>(&command)) ids.push_back(payment->account);
+  if (const auto* transfer = std::get_if<MakeTransfer>(&command)) {
+    named.accounts.push_back(transfer->from);
+    named.accounts.push_back(transfer->to);
+  }
+  if (const auto* payment = std::get_if<WalletPayment>(&command)) {
+    named.accounts.push_back(payment->account);
+    named.merchants.push_back(payment->merchant);
+    named.currencies.push_back(payment->currency);
+  }
 }
 
 std::string_view boolean_text(bool value) { return value ? "true" : "false"; }
@@ -96,8 +115,19 @@ PostgresWriteStore::PostgresWriteStore(Connection& connection, IdGenerator& ids,
 
 void PostgresWriteStore::begin_batch(const std::vector<const Submission*>& submissions) {
   assert(accounts_.empty() && touched_.empty());
-  std::vector<std::string> ids;
-  for (const Submission* submission : submissions) named_accounts(submission->command, ids);
+  NamedAccounts named;
+  for (const Submission* submission : submissions) name_accounts(submission->command, named);
+  std::vector<std::string>& ids = named.accounts;
+  if (!named.merchants.empty()) {
+    Rows merchant_accounts = connection_.run("merchant_accounts", Parameters().add(text_array(named.merchants)));
+    for (int row = 0; row < merchant_accounts.size(); ++row) ids.push_back(merchant_accounts.text(row, 0));
+  }
+  for (const std::string& currency : named.currencies) {
+    for (SystemRole role : {SystemRole::external, SystemRole::fees, SystemRole::gateway_clearing}) {
+      auto known = system_accounts_.find(currency + std::string(to_string(role)));
+      if (known != system_accounts_.end()) ids.push_back(known->second);
+    }
+  }
   if (ids.empty()) return;
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
