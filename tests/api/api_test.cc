@@ -81,12 +81,18 @@ void collect_lines(const boost::json::value& value, const std::string& key, Tria
 
 }  // namespace
 
-std::optional<std::string> new_postgres_database() {
+payd::testing::PostgresServer* postgres_server() {
   const char* ledger = std::getenv("PAYD_TEST_LEDGER");
-  if (!ledger || std::string(ledger) != "postgresql") return std::nullopt;
+  if (!ledger || std::string(ledger) != "postgresql") return nullptr;
   static payd::testing::PostgresServer server;
+  return &server;
+}
+
+std::optional<std::string> new_postgres_database() {
+  payd::testing::PostgresServer* server = postgres_server();
+  if (!server) return std::nullopt;
   static int databases_made = 0;
-  return server.create_database("api_" + std::to_string(++databases_made));
+  return server->create_database("api_" + std::to_string(++databases_made));
 }
 
 // The ledger the suite runs on: SQLite in payd's data folder, or, with

@@ -24,6 +24,7 @@
 #include "tests/support/http_client.h"
 #include "tests/support/json_helpers.h"
 #include "tests/support/payd_process.h"
+#include "tests/support/postgres_server.h"
 
 namespace payd::api_test {
 
@@ -45,6 +46,8 @@ std::unique_ptr<PaydProcess> start_payd(const std::vector<std::string>& extra_ar
 // With PAYD_TEST_LEDGER=postgresql: a fresh database on the run's PostgreSQL
 // server; otherwise nullopt (the suite runs on SQLite).
 std::optional<std::string> new_postgres_database();
+// The run's PostgreSQL server (started on first use), or nullptr on SQLite.
+payd::testing::PostgresServer* postgres_server();
 // A payd on the given ledger URL, e.g. a second node on one database.
 std::unique_ptr<PaydProcess> start_payd_on(const std::string& ledger_url, const std::vector<std::string>& extra_args);
 

@@ -160,3 +160,68 @@ TEST_F(Nodes, KilledNodesUnansweredRequestsApplyOnceOnTheOther) {
 
 }  // namespace
 }  // namespace payd::api_test
+
+namespace payd::api_test {
+namespace {
+
+// PostgreSQL killed (immediate stop) while transfers flow: payd answers 503
+// unavailable while it is down and serves again by itself once it is back;
+// retrying every unanswered or 503 request with its key applies each once.
+TEST_F(Nodes, DatabaseCrashIsAnswered503ThenServedAgainWithoutARestart) {
+  Api setup(first_->port());
+  std::string from = setup.funded_account(1'000'000);
+  std::string to = setup.create_account();
+  struct Sent {
+    std::string key;
+    bool acknowledged = false;
+  };
+  std::vector<Sent> sent;
+  std::atomic<int> unavailable{0};
+  std::atomic<bool> stop{false};
+  std::string body = to_body(transfer_body(from, to, 2));
+  std::thread client([&] {
+    Api api(first_->port());
+    while (!stop) {
+      Sent request{unique_idempotency_key("crash"), false};
+      HttpResponse response = api.post("/v1/transfers", body, request.key);
+      request.acknowledged = response.status == 201;
+      sent.push_back(request);
+      if (response.status == 503) {
+        ++unavailable;
+        EXPECT_EQ(string_at(json_of(response), "code"), "unavailable");
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a client backs off
+      }
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  postgres_server()->stop_immediate();
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  EXPECT_EQ(setup.get("/readyz").status, 503);
+  postgres_server()->start();
+  // payd reconnects with backoff; give it a bounded time to serve again.
+  bool serving = false;
+  for (int waited_ms = 0; waited_ms < 15'000 && !serving; waited_ms += 100) {
+    serving = setup.get("/v1/accounts/" + from).status == 200 && setup.get("/readyz").status == 200;
+    if (!serving) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(serving);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  stop = true;
+  client.join();
+  EXPECT_GT(unavailable.load(), 0) << "no request met the stopped database";
+
+  for (Sent& request : sent) {
+    if (request.acknowledged) continue;
+    HttpResponse retry = setup.post("/v1/transfers", body, request.key);
+    EXPECT_EQ(retry.status, 201) << retry.body;
+    request.acknowledged = retry.status == 201;
+  }
+  std::int64_t moved = 2 * static_cast<std::int64_t>(sent.size());
+  EXPECT_EQ(setup.state(to).balance, moved);
+  EXPECT_EQ(setup.state(from).balance, 1'000'000 - moved);
+  payd::testing::CommandResult verified = first_->verify();
+  EXPECT_EQ(verified.exit_code, 0) << verified.output;
+}
+
+}  // namespace
+}  // namespace payd::api_test
