@@ -26,15 +26,11 @@ sanitize-test: deps
 	@cmake --build $(SANITIZE_DIR) -j$(JOBS) --target unit_tests
 	@$(SANITIZE_DIR)/tests/unit_tests --gtest_brief=1
 
-# The ledger writer alone, then end to end over HTTP with paybench (a payd of
-# its own in a temporary folder): group commit, the one-transaction-per-request
-# baseline, a hot merchant.
-PAYBENCH = $(BUILD_DIR)/bench/paybench/paybench --spawn --payd $(BUILD_DIR)/src/app/payd --payctl $(BUILD_DIR)/src/tools/payctl
+# Every figure in one run: the ledger writer, paybench end to end on SQLite
+# and PostgreSQL with the one-transaction-per-request baseline, pgbench.
+# Writes bench/results/<timestamp>/ and BENCHMARKS.md.
 bench: build
-	$(BUILD_DIR)/bench/ledger_writer_bench
-	$(PAYBENCH) --workload transfers-uniform --connections 64 --duration-s 10
-	$(PAYBENCH) --workload transfers-uniform --connections 64 --duration-s 10 --payd-arg=--batch-size-max=1
-	$(PAYBENCH) --workload hot-merchant --connections 64 --duration-s 10
+	bench/run
 
 clean:
 	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)

@@ -1,0 +1,35 @@
+# A private PostgreSQL 15 for benchmark scripts (sourced, not run): on a free
+# loopback port, in a temporary folder, stopped and deleted on exit.
+#   postgres_start            starts it; sets postgres_port
+#   postgres_database NAME    creates a database and prints its URL
+postgres_binaries=/usr/lib/postgresql/15/bin
+postgres_work=$(mktemp -d /tmp/payd-postgres-XXXXXX)
+postgres_port=$((20000 + RANDOM % 20000))
+
+postgres_as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    chown -R postgres "$postgres_work"
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+postgres_stop() {
+  postgres_as_owner "$postgres_binaries/pg_ctl" -D "$postgres_work/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$postgres_work"
+}
+
+postgres_start() {
+  trap postgres_stop EXIT
+  postgres_as_owner "$postgres_binaries/initdb" -D "$postgres_work/data" -A trust -U postgres >/dev/null
+  postgres_as_owner "$postgres_binaries/pg_ctl" -D "$postgres_work/data" -w -t 30 -l "$postgres_work/log" \
+    -o "-c listen_addresses=127.0.0.1 -c port=$postgres_port -c unix_socket_directories=$postgres_work -c fsync=on" \
+    start >/dev/null
+}
+
+postgres_database() {
+  PGOPTIONS="-c client_min_messages=warning" psql -q -h 127.0.0.1 -p "$postgres_port" -U postgres \
+    -c "CREATE DATABASE $1" >/dev/null
+  echo "postgresql://postgres@127.0.0.1:$postgres_port/$1"
+}
