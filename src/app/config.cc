@@ -37,7 +37,7 @@ Config parse_config(int argc, char** argv) {
       ->envname("PAYD_PORT_FILE");
   app.add_option("--data-dir", config.data_dir, "Folder for the embedded SQLite ledger and keys")
       ->envname("PAYD_DATA_DIR");
-  app.add_option("--ledger", config.ledger, "Ledger: empty for SQLite in --data-dir, or sqlite:PATH")
+  app.add_option("--ledger", config.ledger, "Ledger: empty for SQLite in --data-dir, sqlite:PATH, or postgresql://...")
       ->envname("PAYD_LEDGER_URL");
   app.add_option("--threads", config.threads, "HTTP event loop threads")->envname("PAYD_THREADS")->check(CLI::Range(1, 64));
   app.add_option("--in-flight-max", config.in_flight_max, "Requests handled at once before 503 overloaded")
