@@ -7,13 +7,11 @@
 #include "ledger/postgres/rows.h"
 #include "ledger/postgres/schema.h"
 #include "ledger/postgres/write_store.h"
-#include "ledger/sqlite/rows.h"
+#include "ledger/rows.h"
 
 namespace payd::ledger::postgres {
 namespace {
 
-using sqlite::account_columns, sqlite::entry_columns, sqlite::journal_columns, sqlite::merchant_columns,
-    sqlite::payment_columns, sqlite::payment_method_columns;
 
 Problem unavailable(const std::string& detail) {
   Problem problem = make_problem("unavailable", detail);
@@ -219,7 +217,7 @@ Result<List<Entry>> PostgresLedger::entries(const std::string& account, const Pa
     }
     std::int64_t before_sequence = INT64_MAX;
     if (!page.starting_after.empty()) {
-      std::optional<std::int64_t> number = sqlite::entry_number(page.starting_after);
+      std::optional<std::int64_t> number = entry_number(page.starting_after);
       Rows cursor = c.query("SELECT sequence FROM entries WHERE number = $1 AND account = $2",
                             Parameters().add(number.value_or(0)).add(account));
       if (!number || cursor.size() == 0) {

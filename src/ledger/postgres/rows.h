@@ -1,9 +1,9 @@
 // Row readers of the PostgreSQL ledger, shared by the writer's store and
-// the readers. Column lists and entry ids are those of the SQLite ledger
-// (ledger/sqlite/rows.h): both schemas name their columns alike.
+// the readers: the readers of ledger/rows.h on one row of a result.
 #pragma once
 
 #include "domain/model.h"
+#include "ledger/rows.h"
 #include "ledger/postgres/connection.h"
 
 namespace payd::ledger::postgres {
@@ -12,6 +12,19 @@ namespace payd::ledger::postgres {
 // itself (FOR UPDATE OF a table, not of a view).
 inline constexpr const char* locked_account_columns =
     "r.id, r.currency, r.type, r.role, r.overdraft_limit, r.metadata, r.created_at, b.balance, b.held, b.version";
+
+// One row of a result, as the readers of ledger/rows.h take it.
+class RowView {
+ public:
+  RowView(const Rows& rows, int row) : rows_(rows), row_(row) {}
+  std::string text(int column) const { return rows_.text(row_, column); }
+  std::int64_t integer(int column) const { return rows_.integer(row_, column); }
+  bool boolean(int column) const { return rows_.text(row_, column) == "t"; }
+
+ private:
+  const Rows& rows_;
+  int row_;
+};
 
 // Each reads row `row` of a result that selected the matching column list.
 Account read_account(const Rows& rows, int row);

@@ -4,7 +4,7 @@
 #include <cassert>
 
 #include "ledger/postgres/rows.h"
-#include "ledger/sqlite/rows.h"
+#include "ledger/rows.h"
 
 namespace payd::ledger::postgres {
 namespace {
@@ -18,7 +18,6 @@ struct PreparedStatement {
 };
 
 std::vector<PreparedStatement> store_statements() {
-  using sqlite::merchant_columns, sqlite::payment_columns, sqlite::payment_method_columns;
   return {
       {"lock_accounts", locked_accounts_from + "WHERE b.account = ANY($1::text[]) ORDER BY b.account FOR UPDATE OF b"},
       {"lock_account", locked_accounts_from + "WHERE b.account = $1 FOR UPDATE OF b"},

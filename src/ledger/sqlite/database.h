@@ -74,6 +74,7 @@ class Statement {
 
   std::int64_t integer(int column) const;
   std::string text(int column) const;  // "" for NULL
+  bool boolean(int column) const { return integer(column) != 0; }
   bool is_null(int column) const;
 
  private:

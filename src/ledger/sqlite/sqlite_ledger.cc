@@ -6,7 +6,7 @@
 
 #include "ledger/executor.h"
 #include "ledger/sqlite/database.h"
-#include "ledger/sqlite/rows.h"
+#include "ledger/rows.h"
 #include "ledger/sqlite/schema.h"
 #include "ledger/sqlite/write_store.h"
 

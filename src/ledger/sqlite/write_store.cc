@@ -2,7 +2,7 @@
 
 #include <cassert>
 
-#include "ledger/sqlite/rows.h"
+#include "ledger/rows.h"
 
 namespace payd::ledger::sqlite {
 
