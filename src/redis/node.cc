@@ -563,6 +563,10 @@ struct Node::Impl {
 
   void execute_all(std::vector<Request> requests) {
     assert(!requests.empty());
+    if (requests.size() > static_cast<std::size_t>(settings->options.in_flight_max)) {
+      refuse(std::move(requests));
+      return;
+    }
     TimePoint deadline = SteadyClock::now() + std::chrono::milliseconds(settings->options.deadline_ms);
     if (waiting.empty()) {
       if (Connection* connection = pick(requests.size())) {

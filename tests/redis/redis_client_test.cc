@@ -228,7 +228,9 @@ TEST_F(RedisClientTest, PausedServerTimesOutWithinTheDeadlineAndRecovers) {
   // CLIENT PAUSE answers at once; DEBUG SLEEP answers after sleeping, so it
   // runs on a thread, given time to reach the server.
   std::thread sleeper;
-  for (const std::string pause : {"CLIENT PAUSE 600 ALL", "DEBUG SLEEP 1"}) {
+  metrics::Counter& connects = registry_.counter("payd_redis_connects_total", "",
+                                                 {{"client", "cache"}, {"outcome", "ok"}});
+  for (const std::string pause : {"CLIENT PAUSE 1000 ALL", "DEBUG SLEEP 1"}) {
     SCOPED_TRACE(pause);
     if (pause.starts_with("CLIENT")) {
       server.cli(pause);
@@ -244,7 +246,11 @@ TEST_F(RedisClientTest, PausedServerTimesOutWithinTheDeadlineAndRecovers) {
     EXPECT_GE(waited_ms, options.deadline_ms - 5);
     EXPECT_LT(waited_ms, 500);
     // The late reply to GET x is dropped, not given to the next command.
+    std::uint64_t connects_before = connects.value();
     EXPECT_TRUE(eventually([&] { return text_of(client->call({"GET", "y"})) == "why"; }, milliseconds(3000)));
+    // GET x had no reply for 4 deadlines past its own: its connection was
+    // closed and opened again.
+    EXPECT_GT(connects.value(), connects_before);
   }
   sleeper.join();
 }
