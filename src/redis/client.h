@@ -114,9 +114,9 @@ class Client {
   std::vector<Response> call_all(std::vector<Command> commands);
 
   // Messages published on `channel`, delivered on the client's thread.
-  // `on_resubscribed` runs after each reconnect of the subscription (the
-  // messages sent while it was down are lost: drop what they would have
-  // invalidated).
+  // `on_resubscribed` runs each time the server confirms the subscription:
+  // once it is first in place, then after each reconnect (the messages sent
+  // while it was down are lost: drop what they would have invalidated).
   virtual std::unique_ptr<Subscription> subscribe(std::string channel,
                                                   std::function<void(std::string message)> on_message,
                                                   std::function<void()> on_resubscribed) = 0;
