@@ -36,6 +36,7 @@ Api::Api(Dependencies dependencies, ApiOptions options)
     : deps_(dependencies),
       options_(std::move(options)),
       rate_limiter_(deps_.cache, deps_.clock, options_.rate_limits),
+      idempotency_cache_(deps_.redis, deps_.registry),
       keys_in_use_(deps_.registry.counter("payd_idempotency_conflicts_total",
                                           "Requests refused because their key was used with another request",
                                           {{"code", "idempotency_key_in_use"}})),
@@ -164,19 +165,39 @@ void Api::submit(Call call, bool key_required, const BuildCommand& build, Contin
     problem.retry_after_s = 1;
     return reply_problem(call, problem);
   }
-  Result<ledger::Command> command = build(prepared.value(), call);
-  if (!command.ok()) {
-    if (key) in_flight_.release(*key);
-    return reply_problem(call, command.problem());
-  }
   std::optional<ledger::IdempotencyTag> tag;
+  IdempotencyCache::Check fast;
   if (key) {
     tag = ledger::IdempotencyTag{*key, request_fingerprint(call.request.method, call.request.path, prepared->body)};
+    fast = idempotency_cache_.check(*key, tag->fingerprint);
+    if (fast.verdict == IdempotencyCache::Check::Verdict::replay) {
+      in_flight_.release(*key);
+      return reply(call, fast.status, std::move(fast.body), {{"Idempotent-Replayed", "true"}});
+    }
+    if (fast.verdict == IdempotencyCache::Check::Verdict::in_use) {
+      in_flight_.release(*key);
+      keys_in_use_.add();
+      Problem problem = make_problem("idempotency_key_in_use", "a request with this key is being processed");
+      problem.retry_after_s = 1;
+      return reply_problem(call, problem);
+    }
+  }
+  Result<ledger::Command> command = build(prepared.value(), call);
+  if (!command.ok()) {
+    if (key) {
+      in_flight_.release(*key);
+      idempotency_cache_.finish(*key, tag->fingerprint, fast.marked, 0, {});
+    }
+    return reply_problem(call, command.problem());
   }
   std::string request_id = call.request.request_id;
   auto shared_call = std::make_shared<Call>(std::move(call));
-  Finish finish = [this, shared_call, key](const ledger::Outcome& outcome) {
-    if (key) in_flight_.release(*key);
+  std::string fingerprint = tag ? tag->fingerprint : std::string();
+  Finish finish = [this, shared_call, key, fingerprint, marked = fast.marked](const ledger::Outcome& outcome) {
+    if (key) {
+      in_flight_.release(*key);
+      idempotency_cache_.finish(*key, fingerprint, marked, outcome.reply.status, outcome.reply.body);
+    }
     reply_outcome(*shared_call, outcome);
   };
   ledger::Submission submission{std::move(command.value()), std::move(tag), std::move(request_id)};

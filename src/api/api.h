@@ -21,9 +21,12 @@
 
 #include <boost/json/value.hpp>
 
+#include "api/idempotency_cache.h"
 #include "api/in_flight_keys.h"
 #include "api/rate_limiter.h"
 #include "cache/cache.h"
+#include "cache/cache_aside.h"
+#include "cache/redis_cache.h"
 #include "core/clock.h"
 #include "core/ids.h"
 #include "domain/render.h"
@@ -50,6 +53,8 @@ struct Dependencies {
   Clock& clock;
   IdGenerator& ids;
   metrics::Registry& registry;
+  cache::CacheAside& reference;          // merchant config, payment methods (cache-aside)
+  cache::RedisCache* redis = nullptr;    // the payment cache on Redis, when configured
 };
 
 // One request being answered.
@@ -137,10 +142,24 @@ class Api final : public http::Handler {
   void trial_balance(Call call);
   void list_gateways(Call call);
 
+  // Cache-aside keys and lifetimes (DESIGN.md, key layout).
+  static std::string merchant_cache_key(const std::string& id) { return "merchant:config:" + id; }
+  static std::string payment_method_cache_key(const std::string& id) { return "payment:method:" + id; }
+  static constexpr std::int64_t merchant_cache_ttl_ms = 15 * 60 * 1000;
+  static constexpr std::int64_t payment_method_cache_ttl_ms = 60 * 60 * 1000;
+  // A payment method's JSON, through the cache.
+  Result<std::string> payment_method_json(const std::string& id);
+  // The merchant's JSON, through the cache.
+  Result<std::string> merchant_json(const std::string& id);
+  // A payment method, through the cache (created_at left out).
+  Result<PaymentMethod> cached_payment_method(const std::string& id);
+  std::string cache_status() const;
+
   Dependencies deps_;
   ApiOptions options_;
   InFlightKeys in_flight_;
   RateLimiter rate_limiter_;
+  IdempotencyCache idempotency_cache_;
   std::vector<Route> routes_;
   metrics::Counter& keys_in_use_;
   metrics::Counter& rate_limited_;

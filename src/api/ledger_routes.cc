@@ -165,14 +165,26 @@ void Api::create_merchant(Call call) {
 
 void Api::update_merchant(Call call) {
   std::string id = call.params[0];
-  submit(std::move(call), false, [id](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+  auto build = [id](const Prepared& prepared, Call&) -> Result<ledger::Command> {
     Result<ledger::MerchantFields> fields = merchant_fields(Fields(prepared.object()), false);
     if (!fields.ok()) return fields.take_problem();
     return ledger::Command(ledger::UpdateMerchant{id, std::move(fields.value())});
-  });
+  };
+  // Cached copies go before the answer does, so every later request on
+  // every node sees the change.
+  auto next = [this, id](const ledger::Outcome& outcome, Finish finish) {
+    if (outcome.reply.status != 200) return finish(outcome);
+    deps_.reference.invalidate(merchant_cache_key(id), [finish, outcome] { finish(outcome); });
+  };
+  submit(std::move(call), false, build, next);
 }
 
-void Api::get_merchant(Call call) { reply_read(call, deps_.ledger.merchant(call.params[0])); }
+void Api::get_merchant(Call call) {
+  std::string id = call.params[0];
+  Result<std::string> body = merchant_json(id);
+  if (!body.ok()) return reply_problem(call, body.problem());
+  reply(call, 200, std::move(body.value()));
+}
 
 void Api::create_payment_method(Call call) {
   std::string secret = options_.card_fingerprint_key;
@@ -210,6 +222,18 @@ void Api::create_payment_method(Call call) {
   });
 }
 
-void Api::get_payment_method(Call call) { reply_read(call, deps_.ledger.payment_method(call.params[0])); }
+Result<std::string> Api::payment_method_json(const std::string& id) {
+  return deps_.reference.get(payment_method_cache_key(id), payment_method_cache_ttl_ms, [&]() -> Result<std::string> {
+    Result<PaymentMethod> method = deps_.ledger.payment_method(id);
+    if (!method.ok()) return method.take_problem();
+    return render(method.value());
+  });
+}
+
+void Api::get_payment_method(Call call) {
+  Result<std::string> body = payment_method_json(call.params[0]);
+  if (!body.ok()) return reply_problem(call, body.problem());
+  reply(call, 200, std::move(body.value()));
+}
 
 }  // namespace payd::api

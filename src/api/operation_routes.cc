@@ -7,13 +7,20 @@ namespace payd::api {
 
 void Api::healthz(Call call) { reply(call, 200, "{\"status\":\"ok\"}"); }
 
+// "ok", or "degraded" while the Redis cache's circuit is not closed.
+std::string Api::cache_status() const {
+  if (!deps_.redis) return "ok";
+  return deps_.redis->healthy() ? "ok" : "degraded";
+}
+
 void Api::readyz(Call call) {
   bool ledger_ready = deps_.ledger.healthy() && deps_.ledger.account("acct_readiness_probe").problem().code == "not_found";
+  std::string cache = cache_status();
   std::string body;
   JsonWriter json(body);
-  json.begin_object().member("status", ledger_ready ? "ok" : "unavailable");
+  json.begin_object().member("status", !ledger_ready ? "unavailable" : cache == "ok" ? "ok" : "degraded");
   json.key("components").begin_object();
-  json.member("ledger", ledger_ready ? "ok" : "unavailable").member("cache", "ok");
+  json.member("ledger", ledger_ready ? "ok" : "unavailable").member("cache", cache);
   json.end_object().end_object();
   if (!ledger_ready) {
     Problem problem = make_problem("unavailable", "the ledger cannot be reached");
@@ -48,9 +55,18 @@ void Api::admin_status(Call call) {
   std::string body;
   JsonWriter json(body);
   json.begin_object();
-  json.member("mode", stats.queue_depth * 2 > stats.queue_capacity ? "shedding" : "normal");
+  bool shedding = stats.queue_depth * 2 > stats.queue_capacity;
+  json.member("mode", shedding ? "shedding" : cache_status() == "ok" ? "normal" : "degraded");
   json.member("ledger_backend", options_.ledger_backend);
-  json.key("circuits").begin_object().member(deps_.gateway.name(), "closed").end_object();
+  json.member("cache_backend", deps_.redis ? "redis" : "in-process");
+  json.key("circuits").begin_object().member(deps_.gateway.name(), "closed");
+  if (deps_.redis) json.member("cache", resilience::to_string(deps_.redis->breaker().state()));
+  json.end_object();
+  json.key("cache").begin_object();
+  json.member("l1_entries", static_cast<std::int64_t>(deps_.reference.l1_size()));
+  json.member("l1_live", deps_.reference.l1_live());
+  if (deps_.redis) json.member("connected", deps_.redis->client().connected());
+  json.end_object();
   json.key("queues").begin_object();
   json.member("ledger_depth", stats.queue_depth).member("ledger_capacity", stats.queue_capacity);
   json.end_object();

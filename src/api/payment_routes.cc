@@ -36,7 +36,60 @@ Status check_session(const cache::Entry& session, const Payment& payment, const 
   return Ok{};
 }
 
+// A payment method from its JSON (as render() wrote it), or nullopt when the
+// text is not one. Everything but created_at, which payments do not use.
+std::optional<PaymentMethod> payment_method_from_json(const std::string& text) {
+  boost::system::error_code error;
+  boost::json::value value = boost::json::parse(text, error);
+  if (error || !value.is_object()) return std::nullopt;
+  const auto& object = value.get_object();
+  const auto* card_value = object.if_contains("card");
+  const auto* customer = object.if_contains("customer");
+  if (!card_value || !card_value->is_object() || !customer) return std::nullopt;
+  const auto& card = card_value->get_object();
+  auto text_of = [](const boost::json::object& from, const char* name, std::string& out) {
+    const auto* member = from.if_contains(name);
+    if (!member || !member->is_string()) return false;
+    out = std::string(member->get_string());
+    return true;
+  };
+  auto int_of = [](const boost::json::object& from, const char* name, int& out) {
+    const auto* member = from.if_contains(name);
+    if (!member || !member->is_int64()) return false;
+    out = static_cast<int>(member->get_int64());
+    return true;
+  };
+  PaymentMethod method;
+  bool complete = text_of(object, "id", method.id) && text_of(card, "brand", method.brand) &&
+                  text_of(card, "bin", method.bin) && text_of(card, "last4", method.last4) &&
+                  text_of(card, "fingerprint", method.fingerprint) && int_of(card, "exp_month", method.exp_month) &&
+                  int_of(card, "exp_year", method.exp_year);
+  if (!complete) return std::nullopt;
+  if (customer->is_string()) {
+    method.customer = std::string(customer->get_string());
+  } else if (!customer->is_null()) {
+    return std::nullopt;
+  }
+  return method;
+}
+
 }  // namespace
+
+Result<PaymentMethod> Api::cached_payment_method(const std::string& id) {
+  Result<std::string> text = payment_method_json(id);
+  if (!text.ok()) return text.take_problem();
+  std::optional<PaymentMethod> method = payment_method_from_json(text.value());
+  if (method && method->id == id) return std::move(*method);
+  return deps_.ledger.payment_method(id);  // not what we cached: ask the ledger
+}
+
+Result<std::string> Api::merchant_json(const std::string& id) {
+  return deps_.reference.get(merchant_cache_key(id), merchant_cache_ttl_ms, [&]() -> Result<std::string> {
+    Result<Merchant> merchant = deps_.ledger.merchant(id);
+    if (!merchant.ok()) return merchant.take_problem();
+    return render(merchant.value());
+  });
+}
 
 void Api::create_payment(Call call) {
   auto context = std::make_shared<PaymentContext>();
@@ -76,7 +129,7 @@ void Api::create_payment(Call call) {
     payment.capture = capture.value().value_or(true);
     std::string customer;
     if (method_id.value()) {
-      Result<PaymentMethod> method = deps_.ledger.payment_method(*method_id.value());
+      Result<PaymentMethod> method = cached_payment_method(*method_id.value());
       if (!method.ok()) {
         if (method.problem().code == "not_found") return invalid_request("no payment method " + *method_id.value(), "payment_method");
         return method.take_problem();
@@ -236,7 +289,7 @@ void Api::create_session(Call call) {
   if (!customer.ok()) return reply_problem(call, customer.problem());
   Result<std::optional<std::string>> method = fields.optional_id("payment_method", "pm_");
   if (!method.ok()) return reply_problem(call, method.problem());
-  if (!deps_.ledger.merchant(merchant.value()).ok()) {
+  if (!merchant_json(merchant.value()).ok()) {
     return reply_problem(call, invalid_request("no merchant " + merchant.value(), "merchant"));
   }
   std::int64_t now_ms = deps_.clock.now_ms();

@@ -39,6 +39,26 @@ Config parse_config(int argc, char** argv) {
       ->envname("PAYD_DATA_DIR");
   app.add_option("--ledger", config.ledger, "Ledger: empty for SQLite in --data-dir, sqlite:PATH, or postgresql://...")
       ->envname("PAYD_LEDGER_URL");
+  app.add_option("--cache-url", config.cache_url,
+                 "Payment cache: empty for the in-process one, or redis://[[user]:password@]host[:port][/db], "
+                 "rediss://... (TLS), redis-cluster://host:port,... or redis-sentinel://host:port,.../master")
+      ->envname("PAYMENT_CACHE_URL");
+  app.add_option("--cache-deadline-ms", config.cache_deadline_ms, "Deadline of every cache command")
+      ->envname("PAYD_CACHE_DEADLINE_MS")->check(CLI::Range(1, 10'000));
+  app.add_option("--cache-connections", config.cache_connections, "Connections to each cache node")
+      ->envname("PAYD_CACHE_CONNECTIONS")->check(CLI::Range(1, 64));
+  app.add_option("--cache-tls-ca-file", config.cache_tls_ca_file, "CA file to verify a rediss:// cache with")
+      ->envname("PAYD_CACHE_TLS_CA_FILE");
+  app.add_option("--cache-breaker-failures", config.cache_breaker_failures,
+                 "Consecutive cache failures or timeouts that open its circuit")
+      ->envname("PAYD_CACHE_BREAKER_FAILURES")->check(CLI::Range(1, 1'000));
+  app.add_option("--cache-breaker-open-ms", config.cache_breaker_open_ms,
+                 "How long the cache circuit stays open before a probe")
+      ->envname("PAYD_CACHE_BREAKER_OPEN_MS")->check(CLI::Range(1, 3'600'000));
+  app.add_option("--cache-l1-ttl-ms", config.cache_l1_ttl_ms, "Lifetime of in-process copies of reference data")
+      ->envname("PAYD_CACHE_L1_TTL_MS")->check(CLI::Range(0, 3'600'000));
+  app.add_option("--cache-l1-entries-max", config.cache_l1_entries_max, "In-process copies of reference data kept")
+      ->envname("PAYD_CACHE_L1_ENTRIES_MAX")->check(CLI::Range(0, 10'000'000));
   app.add_option("--threads", config.threads, "HTTP event loop threads")->envname("PAYD_THREADS")->check(CLI::Range(1, 64));
   app.add_option("--in-flight-max", config.in_flight_max, "Requests handled at once before 503 overloaded")
       ->envname("PAYD_IN_FLIGHT_MAX")->check(CLI::Range(1, 1'000'000));

@@ -33,6 +33,16 @@ struct Config {
   std::int64_t rate_limit_per_minute = 5;
   std::int64_t rate_limit_per_hour = 10;
   std::int64_t rate_limit_per_day = 100;
+  // The payment cache: empty for the in-process one, else redis://,
+  // rediss://, redis-cluster:// or redis-sentinel:// (PAYMENT_CACHE_URL).
+  std::string cache_url;
+  int cache_deadline_ms = 50;
+  int cache_connections = 2;
+  std::string cache_tls_ca_file;
+  int cache_breaker_failures = 5;
+  int cache_breaker_open_ms = 30'000;
+  int cache_l1_ttl_ms = 2'000;
+  std::size_t cache_l1_entries_max = 10'000;
 };
 
 // Parses the command line. Returns the config, or exits the process for

@@ -8,7 +8,11 @@
 
 #include "api/api.h"
 #include "app/config.h"
+#include "cache/cache_aside.h"
 #include "cache/memory_cache.h"
+#include "cache/redis_cache.h"
+#include "redis/client.h"
+#include "resilience/circuit_breaker.h"
 #include "gateway/simulated_gateway.h"
 #include "http/server.h"
 #include "ledger/postgres/postgres_ledger.h"
@@ -125,7 +129,30 @@ int run(const Config& config) {
   ForwardingHandler forwarding;
   http::Server server(server_options, forwarding, registry, clock, ids);
 
-  cache::MemoryCache cache(clock);
+  // The payment cache: in-process, or Redis behind a breaker with the
+  // in-process one as its fallback.
+  cache::MemoryCache local_cache(clock);
+  std::unique_ptr<redis::Client> redis_client;
+  std::unique_ptr<resilience::CircuitBreaker> cache_breaker;
+  std::unique_ptr<cache::RedisCache> redis_cache;
+  if (!config.cache_url.empty()) {
+    Result<redis::Url> url = redis::parse_url(config.cache_url);
+    if (!url.ok()) fail("PAYMENT_CACHE_URL: " + url.problem().detail);
+    redis::Options redis_options;
+    redis_options.deadline_ms = config.cache_deadline_ms;
+    redis_options.connections = config.cache_connections;
+    redis_options.tls_ca_file = config.cache_tls_ca_file;
+    redis_client = redis::make_client(url.value(), redis_options, registry, random);
+    cache_breaker = std::make_unique<resilience::CircuitBreaker>(
+        "cache", resilience::BreakerOptions{config.cache_breaker_failures, config.cache_breaker_open_ms, 1'000},
+        clock, registry);
+    redis_cache = std::make_unique<cache::RedisCache>(*redis_client, *cache_breaker, local_cache, registry);
+  }
+  cache::Cache& cache = redis_cache ? static_cast<cache::Cache&>(*redis_cache) : local_cache;
+  cache::CacheAsideOptions aside_options;
+  aside_options.l1_ttl_ms = config.cache_l1_ttl_ms;
+  aside_options.l1_entries_max = config.cache_l1_entries_max;
+  cache::CacheAside reference(redis_cache.get(), clock, random, registry, aside_options);
   gateway::SimulatedGateway gateway(server.scheduler(), std::chrono::milliseconds(config.gateway_latency_ms));
   payments::CardFlowOptions card_options;
   card_options.gateway_timeout = std::chrono::milliseconds(config.gateway_timeout_ms);
@@ -137,7 +164,8 @@ int run(const Config& config) {
                                                   config.rate_limit_per_hour, config.rate_limit_per_day};
   api_options.card_fingerprint_key =
       load_or_make_secret(std::filesystem::path(config.data_dir) / "card_fingerprint.key", random);
-  api::Api api(api::Dependencies{ledger, cache, gateway, card_flow, clock, ids, registry}, api_options);
+  api::Api api(api::Dependencies{ledger, cache, gateway, card_flow, clock, ids, registry, reference, redis_cache.get()},
+              api_options);
   forwarding.set_target(api);
 
   payments::RecoveryOptions recovery_options;
@@ -149,8 +177,9 @@ int run(const Config& config) {
   Result<std::uint16_t> port = server.start();
   if (!port.ok()) fail(port.problem().detail);
   write_port_file(config.port_file, port.value());
-  std::fprintf(stderr, "payd listening on %s:%u (ledger %s, batch_size_max %zu)\n", config.listen.c_str(),
-               static_cast<unsigned>(port.value()), ledger_description.c_str(), config.batch_size_max);
+  std::fprintf(stderr, "payd listening on %s:%u (ledger %s, cache %s, batch_size_max %zu)\n", config.listen.c_str(),
+               static_cast<unsigned>(port.value()), ledger_description.c_str(),
+               redis_cache ? "redis" : "in-process", config.batch_size_max);
 
   recovery.start();
   server.set_on_shutdown([&] {

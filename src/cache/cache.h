@@ -4,7 +4,8 @@
 // money does (DESIGN.md, principle 3). The embedded implementation is
 // in-process (memory_cache.h); a Redis implementation serves the same port.
 // Implementations are thread-safe. Calls return quickly: an implementation
-// that cannot answer in time reports CacheError, and callers fall back.
+// that cannot answer in time answers from a local fallback (sessions, rate
+// limits) or says it cannot tell (add), and callers go to the ledger.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +41,12 @@ class Cache {
   // Removes the most recent event added at `at_ms` (an attempt that was
   // refused by another limit does not count).
   virtual void remove_from_window(const std::string& key, std::int64_t at_ms) = 0;
+  // Sets `key` only when it is absent (SET NX). True when it was set, false
+  // when the key was there, nullopt when the cache cannot tell (unreachable).
+  virtual std::optional<bool> add(const std::string& key, std::string value, std::int64_t ttl_ms) = 0;
+  // Whether the cache answers now. A cache behind an open circuit does not;
+  // its callers then go to the ledger without asking.
+  virtual bool healthy() const { return true; }
 };
 
 }  // namespace payd::cache

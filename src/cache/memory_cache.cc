@@ -86,6 +86,14 @@ void MemoryCache::remove_from_window(const std::string& key, std::int64_t at_ms)
   if (it != slot->window.rend()) slot->window.erase(std::next(it).base());
 }
 
+std::optional<bool> MemoryCache::add(const std::string& key, std::string value, std::int64_t ttl_ms) {
+  std::lock_guard lock(mutex_);
+  std::int64_t now_ms = clock_.now_ms();
+  if (live(key, now_ms)) return false;
+  make_room_and_insert(key, now_ms) = Slot{std::move(value), 0, {}, now_ms + ttl_ms};
+  return true;
+}
+
 std::size_t MemoryCache::size() const {
   std::lock_guard lock(mutex_);
   return slots_.size();

@@ -25,6 +25,7 @@ class MemoryCache final : public Cache {
   std::int64_t increment(const std::string& key, std::int64_t ttl_ms) override;
   Window add_to_window(const std::string& key, std::int64_t now_ms, std::int64_t window_ms) override;
   void remove_from_window(const std::string& key, std::int64_t at_ms) override;
+  std::optional<bool> add(const std::string& key, std::string value, std::int64_t ttl_ms) override;
 
   std::size_t size() const;
 

@@ -104,6 +104,29 @@ std::vector<std::string> ledger_args() {
   return {"--ledger", *url};
 }
 
+payd::testing::RedisServer* redis_server() {
+  const char* cache = std::getenv("PAYD_TEST_CACHE");
+  if (!cache || std::string(cache) != "redis") return nullptr;
+  static payd::testing::RedisServer server([] {
+    payd::testing::RedisServerOptions options;
+    options.password = "conformance";
+    options.config_lines = {"databases 4096"};
+    return options;
+  }());
+  return &server;
+}
+
+// With PAYD_TEST_CACHE=redis, a fresh database (number) of one redis-server
+// that this test process starts, so that payd processes of different suites
+// do not share cached outcomes.
+std::vector<std::string> cache_args() {
+  payd::testing::RedisServer* server = redis_server();
+  if (!server) return {};
+  static int databases_used = 0;
+  return {"--cache-url", "redis://:conformance@127.0.0.1:" + std::to_string(server->port()) + "/" +
+                             std::to_string(++databases_used % 4096)};
+}
+
 std::unique_ptr<PaydProcess> start_payd_on(const std::string& ledger_url, const std::vector<std::string>& extra_args) {
   PaydProcess::Options options;
   options.payd_binary = PAYD_BINARY;
@@ -120,6 +143,8 @@ std::unique_ptr<PaydProcess> start_payd(const std::vector<std::string>& extra_ar
   options.extra_args = {"--access-log", "off"};
   std::vector<std::string> ledger = ledger_args();
   options.extra_args.insert(options.extra_args.end(), ledger.begin(), ledger.end());
+  std::vector<std::string> cache = cache_args();
+  options.extra_args.insert(options.extra_args.end(), cache.begin(), cache.end());
   options.extra_args.insert(options.extra_args.end(), extra_args.begin(), extra_args.end());
   return std::make_unique<PaydProcess>(std::move(options));
 }

@@ -25,6 +25,7 @@
 #include "tests/support/json_helpers.h"
 #include "tests/support/payd_process.h"
 #include "tests/support/postgres_server.h"
+#include "tests/support/redis_server.h"
 
 namespace payd::api_test {
 
@@ -48,6 +49,9 @@ std::unique_ptr<PaydProcess> start_payd(const std::vector<std::string>& extra_ar
 std::optional<std::string> new_postgres_database();
 // The run's PostgreSQL server (started on first use), or nullptr on SQLite.
 payd::testing::PostgresServer* postgres_server();
+// The run's redis-server with PAYD_TEST_CACHE=redis (started on first use),
+// or nullptr: payd then uses its in-process cache.
+payd::testing::RedisServer* redis_server();
 // A payd on the given ledger URL, e.g. a second node on one database.
 std::unique_ptr<PaydProcess> start_payd_on(const std::string& ledger_url, const std::vector<std::string>& extra_args);
 

@@ -1,0 +1,228 @@
+#include "cache/cache_aside.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <thread>
+
+namespace payd::cache {
+
+// One load in progress for a key; later askers wait for its result.
+struct CacheAside::Flight {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  std::optional<Result<std::string>> result;
+};
+
+CacheAside::CacheAside(RedisCache* redis, Clock& clock, Random& random, metrics::Registry& registry,
+                       CacheAsideOptions options)
+    : redis_(redis),
+      clock_(clock),
+      random_(random),
+      registry_(registry),
+      options_(std::move(options)),
+      l1_entries_(registry.gauge("payd_cache_l1_entries", "Entries in the in-process L1 cache")),
+      l1_evictions_(registry.counter("payd_cache_l1_evictions_total", "L1 entries dropped to make room")),
+      lock_acquired_(registry.counter("payd_cache_lock_waits_total",
+                                      "Cold-key loads by lock outcome: acquired (this node loads), waited "
+                                      "(another node loaded it in time), timed_out (loaded here after waiting)",
+                                      {{"result", "acquired"}})),
+      lock_waited_hit_(registry.counter("payd_cache_lock_waits_total", "", {{"result", "waited"}})),
+      lock_waited_out_(registry.counter("payd_cache_lock_waits_total", "", {{"result", "timed_out"}})) {
+  if (redis_) {
+    subscription_ = redis_->client().subscribe(
+        options_.channel,
+        [this](std::string key) { l1_drop(key); },
+        [this] {
+          // Invalidations sent while the subscription was down are lost.
+          l1_clear();
+          subscribed_ = true;
+        });
+  }
+}
+
+CacheAside::~CacheAside() { subscription_.reset(); }
+
+bool CacheAside::l1_live() const {
+  return redis_ && subscribed_ && redis_->healthy() && redis_->client().connected();
+}
+
+std::size_t CacheAside::l1_size() const {
+  std::lock_guard lock(mutex_);
+  return l1_.size();
+}
+
+std::optional<std::string> CacheAside::l1_find(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  auto it = l1_.find(key);
+  if (it == l1_.end()) return std::nullopt;
+  if (it->second.expires_us <= clock_.monotonic_us()) {
+    l1_order_.erase(it->second.order);
+    l1_.erase(it);
+    l1_entries_.set(static_cast<std::int64_t>(l1_.size()));
+    return std::nullopt;
+  }
+  l1_order_.splice(l1_order_.end(), l1_order_, it->second.order);
+  return it->second.value;
+}
+
+void CacheAside::l1_put(const std::string& key, const std::string& value) {
+  if (options_.l1_entries_max == 0) return;
+  std::lock_guard lock(mutex_);
+  std::int64_t expires_us = clock_.monotonic_us() + options_.l1_ttl_ms * 1000;
+  auto it = l1_.find(key);
+  if (it != l1_.end()) {
+    it->second.value = value;
+    it->second.expires_us = expires_us;
+    l1_order_.splice(l1_order_.end(), l1_order_, it->second.order);
+    return;
+  }
+  while (l1_.size() >= options_.l1_entries_max) {
+    l1_.erase(l1_order_.front());
+    l1_order_.pop_front();
+    l1_evictions_.add();
+  }
+  l1_order_.push_back(key);
+  l1_.emplace(key, Slot{value, expires_us, std::prev(l1_order_.end())});
+  l1_entries_.set(static_cast<std::int64_t>(l1_.size()));
+}
+
+void CacheAside::l1_drop(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  auto it = l1_.find(key);
+  if (it == l1_.end()) return;
+  l1_order_.erase(it->second.order);
+  l1_.erase(it);
+  l1_entries_.set(static_cast<std::int64_t>(l1_.size()));
+}
+
+void CacheAside::l1_clear() {
+  std::lock_guard lock(mutex_);
+  l1_.clear();
+  l1_order_.clear();
+  l1_entries_.set(0);
+}
+
+std::int64_t CacheAside::jittered(std::int64_t ttl_ms) {
+  std::int64_t spread = ttl_ms / 10;
+  return ttl_ms + (spread > 0 ? static_cast<std::int64_t>(random_.uniform(static_cast<std::uint64_t>(spread))) : 0);
+}
+
+Result<std::string> CacheAside::get(const std::string& key, std::int64_t ttl_ms, const Loader& load) {
+  if (!redis_) return load();
+  std::string family = key_family(key);
+  bool use_l1 = l1_live();
+  if (use_l1) {
+    if (std::optional<std::string> value = l1_find(key)) {
+      registry_.counter("payd_cache_l1_requests_total", "L1 lookups by key family and result",
+                        {{"family", family}, {"result", "hit"}}).add();
+      return std::move(*value);
+    }
+    registry_.counter("payd_cache_l1_requests_total", "L1 lookups by key family and result",
+                      {{"family", family}, {"result", "miss"}}).add();
+  }
+
+  // One loader per key in this process.
+  std::shared_ptr<Flight> flight;
+  bool leader = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto [it, inserted] = flights_.try_emplace(key);
+    if (inserted) it->second = std::make_shared<Flight>();
+    flight = it->second;
+    leader = inserted;
+  }
+  if (!leader) {
+    std::unique_lock lock(flight->mutex);
+    flight->done_cv.wait(lock, [&] { return flight->done; });
+    return *flight->result;
+  }
+
+  Result<std::string> result = load_through_redis(key, ttl_ms, load);
+  // Only a value read while invalidations were heard goes into the L1.
+  if (result.ok() && use_l1 && l1_live()) l1_put(key, result.value());
+  {
+    std::lock_guard lock(mutex_);
+    flights_.erase(key);
+  }
+  {
+    std::lock_guard lock(flight->mutex);
+    flight->result = result;
+    flight->done = true;
+  }
+  flight->done_cv.notify_all();
+  return result;
+}
+
+Result<std::string> CacheAside::load_through_redis(const std::string& key, std::int64_t ttl_ms, const Loader& load) {
+  auto lookup = [&]() -> std::optional<std::optional<std::string>> {
+    // nullopt: Redis did not answer; inner nullopt: a miss.
+    std::optional<redis::Reply> reply = redis_->command({"GET", key});
+    if (!reply) {
+      redis_->count(key, "error");
+      return std::nullopt;
+    }
+    if (reply->is_nil()) {
+      redis_->count(key, "miss");
+      return std::optional<std::string>();
+    }
+    std::optional<std::string> value =
+        reply->type == redis::Reply::Type::bulk ? unwrap_value(reply->text) : std::optional<std::string>();
+    redis_->count(key, value ? "hit" : "garbage");
+    return value;  // garbage is a miss
+  };
+  auto load_and_store = [&]() -> Result<std::string> {
+    registry_.counter("payd_cache_loads_total", "Loads from the database by key family", {{"family", key_family(key)}})
+        .add();
+    Result<std::string> loaded = load();
+    if (loaded.ok() && redis_->healthy()) redis_->set_async(key, loaded.value(), jittered(ttl_ms));
+    return loaded;
+  };
+
+  std::optional<std::optional<std::string>> found = lookup();
+  if (!found) return load();  // Redis away: straight to the database
+  if (*found) return std::move(**found);
+
+  // Cold key: one node loads, the others wait for it a little.
+  std::optional<bool> locked = redis_->add("lock:" + key, "1", options_.lock_ms);
+  if (!locked) return load();
+  if (*locked) {
+    lock_acquired_.add();
+    Result<std::string> loaded = load_and_store();
+    redis_->erase_async("lock:" + key);
+    return loaded;
+  }
+  std::int64_t deadline_us = clock_.monotonic_us() + options_.lock_wait_ms * 1000;
+  while (clock_.monotonic_us() < deadline_us) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::optional<std::optional<std::string>> again = lookup();
+    if (!again) break;
+    if (*again) {
+      lock_waited_hit_.add();
+      return std::move(**again);
+    }
+  }
+  lock_waited_out_.add();
+  return load_and_store();
+}
+
+void CacheAside::invalidate(const std::string& key, std::function<void()> then) {
+  l1_drop(key);
+  if (!redis_ || !redis_->breaker().allow()) return then();
+  redis_->client().execute_all({{"DEL", key}, {"PUBLISH", options_.channel, key}},
+                               [this, key, then = std::move(then)](std::vector<redis::Response> responses) {
+                                 bool ok = true;
+                                 for (const auto& response : responses) {
+                                   ok = ok && response.ok() && !response.reply->is_error();
+                                 }
+                                 if (ok) {
+                                   redis_->breaker().record_success();
+                                 } else {
+                                   redis_->breaker().record_failure();
+                                   redis_->count(key, "error");
+                                 }
+                                 then();
+                               });
+}
+
+}  // namespace payd::cache

@@ -1,0 +1,112 @@
+// CacheAside: reference data read through an in-process L1 and Redis, loaded
+// from the ledger database on a miss.
+//
+// For data that changes rarely and does not decide money on its own
+// (merchant config, payment methods, FX rates, BIN ranges, gateway status;
+// DESIGN.md has the key layout and TTLs). get() looks in:
+//   1. the L1: a bounded in-process map with a short TTL, used only while
+//      the invalidation channel is live (subscribed, breaker closed), so a
+//      node that cannot hear invalidations never serves from it;
+//   2. Redis, through the breaker (RedisCache::command);
+//   3. the loader (the database). One loader per key per process at a time
+//      (others wait for its result), and across nodes a short lock
+//      (SET NX PX) so only one node loads a cold key: the others wait a
+//      bounded time for the value to appear, then load it themselves.
+// The value is stored in Redis with its TTL plus up to 10% random jitter,
+// so keys written together do not expire together.
+//
+// invalidate() runs after every write of the source: it drops the L1 copy,
+// deletes the Redis key and publishes the key on the invalidation channel,
+// so every node drops its L1 copy at once. After a reconnect of the
+// subscription (messages may have been missed) the whole L1 is dropped.
+//
+// Without Redis (no cache configured) get() is the loader: an L1 alone
+// could serve stale data when several nodes share one database.
+//
+// Metrics: payd_cache_l1_requests_total{family,result=hit|miss},
+// payd_cache_l1_entries, payd_cache_l1_evictions_total,
+// payd_cache_loads_total{family}, payd_cache_lock_waits_total{result}.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "cache/redis_cache.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "metrics/metrics.h"
+
+namespace payd::cache {
+
+struct CacheAsideOptions {
+  std::size_t l1_entries_max = 10'000;
+  std::int64_t l1_ttl_ms = 2'000;
+  std::int64_t lock_ms = 500;       // the cross-node loader lock's lifetime
+  std::int64_t lock_wait_ms = 100;  // how long a node waits on another's load
+  std::string channel = "payd:cache:invalidate";
+};
+
+class CacheAside {
+ public:
+  using Loader = std::function<Result<std::string>()>;
+
+  // `redis` may be null (no cache configured). The others must outlive this.
+  CacheAside(RedisCache* redis, Clock& clock, Random& random, metrics::Registry& registry, CacheAsideOptions options);
+  ~CacheAside();
+  CacheAside(const CacheAside&) = delete;
+  CacheAside& operator=(const CacheAside&) = delete;
+
+  // The value of `key`; `load` fetches it from the source of truth when no
+  // cache has it. A loader's problem (e.g. not_found) is returned and not
+  // cached. Thread-safe; never call on the Redis client's thread.
+  Result<std::string> get(const std::string& key, std::int64_t ttl_ms, const Loader& load);
+
+  // Call after the source changed: drops the copies, then runs `then`
+  // (on the Redis client's thread, or at once when Redis is away), so an
+  // answer sent from `then` is only sent once no cache serves the old value.
+  void invalidate(const std::string& key, std::function<void()> then);
+
+  std::size_t l1_size() const;
+  // Whether the L1 is in use now (see above).
+  bool l1_live() const;
+
+ private:
+  struct Flight;
+  struct Slot {
+    std::string value;
+    std::int64_t expires_us = 0;
+    std::list<std::string>::iterator order;
+  };
+  std::optional<std::string> l1_find(const std::string& key);
+  void l1_put(const std::string& key, const std::string& value);
+  void l1_drop(const std::string& key);
+  void l1_clear();
+  Result<std::string> load_through_redis(const std::string& key, std::int64_t ttl_ms, const Loader& load);
+  std::int64_t jittered(std::int64_t ttl_ms);
+
+  RedisCache* redis_;
+  Clock& clock_;
+  Random& random_;
+  metrics::Registry& registry_;
+  CacheAsideOptions options_;
+  metrics::Gauge& l1_entries_;
+  metrics::Counter& l1_evictions_;
+  metrics::Counter& lock_acquired_;
+  metrics::Counter& lock_waited_hit_;
+  metrics::Counter& lock_waited_out_;
+
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Slot> l1_;
+  std::list<std::string> l1_order_;  // least recently used first
+  std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;
+  std::atomic<bool> subscribed_{false};
+  std::unique_ptr<redis::Subscription> subscription_;
+};
+
+}  // namespace payd::cache
