@@ -43,6 +43,20 @@ CacheAside::CacheAside(RedisCache* redis, Clock& clock, Random& random, metrics:
 
 CacheAside::~CacheAside() { subscription_.reset(); }
 
+metrics::Counter& CacheAside::l1_counter(const std::string& key, bool hit) {
+  std::string family = key_family(key);
+  std::lock_guard lock(counters_mutex_);
+  auto it = l1_counters_.find(family);
+  if (it == l1_counters_.end()) {
+    auto counter = [&](const char* result) {
+      return &registry_.counter("payd_cache_l1_requests_total", "L1 lookups by key family and result",
+                                {{"family", family}, {"result", result}});
+    };
+    it = l1_counters_.emplace(family, std::make_pair(counter("hit"), counter("miss"))).first;
+  }
+  return hit ? *it->second.first : *it->second.second;
+}
+
 bool CacheAside::l1_live() const {
   return redis_ && subscribed_ && redis_->healthy() && redis_->client().connected();
 }
@@ -110,16 +124,11 @@ std::int64_t CacheAside::jittered(std::int64_t ttl_ms) {
 
 Result<std::string> CacheAside::get(const std::string& key, std::int64_t ttl_ms, const Loader& load) {
   if (!redis_) return load();
-  std::string family = key_family(key);
   bool use_l1 = l1_live();
   if (use_l1) {
-    if (std::optional<std::string> value = l1_find(key)) {
-      registry_.counter("payd_cache_l1_requests_total", "L1 lookups by key family and result",
-                        {{"family", family}, {"result", "hit"}}).add();
-      return std::move(*value);
-    }
-    registry_.counter("payd_cache_l1_requests_total", "L1 lookups by key family and result",
-                      {{"family", family}, {"result", "miss"}}).add();
+    std::optional<std::string> value = l1_find(key);
+    l1_counter(key, value.has_value()).add();
+    if (value) return std::move(*value);
   }
 
   // One loader per key in this process.

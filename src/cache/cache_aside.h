@@ -89,6 +89,7 @@ class CacheAside {
   void l1_clear();
   Result<std::string> load_through_redis(const std::string& key, std::int64_t ttl_ms, const Loader& load);
   std::int64_t jittered(std::int64_t ttl_ms);
+  metrics::Counter& l1_counter(const std::string& key, bool hit);
 
   RedisCache* redis_;
   Clock& clock_;
@@ -106,6 +107,8 @@ class CacheAside {
   std::list<std::string> l1_order_;  // least recently used first
   std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;
   std::atomic<bool> subscribed_{false};
+  std::mutex counters_mutex_;
+  std::unordered_map<std::string, std::pair<metrics::Counter*, metrics::Counter*>> l1_counters_;  // hit, miss
   std::unique_ptr<redis::Subscription> subscription_;
 };
 

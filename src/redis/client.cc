@@ -13,6 +13,7 @@
 // The clients above ThreadedClient run on the event loop thread only, like
 // the Nodes they are built from.
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -347,6 +348,7 @@ class ThreadedClient final : public Client {
       case Url::Mode::cluster: inner_ = make_cluster_client(io_, url, options, *metrics_, random); break;
     }
     lifetime_->io = &io_;
+    refresh_snapshot();
     thread_ = std::thread([this] {
       on_client_thread = true;
       io_.run();
@@ -362,6 +364,7 @@ class ThreadedClient final : public Client {
     // Subscriptions first (a Sentinel client moves them), then the client;
     // then the loop runs what is left (cancelled operations) and returns.
     asio::post(io_, [this] {
+      snapshot_timer_.cancel();
       for (const auto& weak : subscriptions_) {
         if (auto subscription = weak.lock()) subscription->reset();
       }
@@ -373,13 +376,33 @@ class ThreadedClient final : public Client {
 
   bool valid() const { return inner_ != nullptr; }
 
+  // On the event loop: brings connected_snapshot_ up to date, after every
+  // answer and every 10 ms.
+  void note_connection() {
+    if (inner_) connected_snapshot_.store(inner_->connected(), std::memory_order_relaxed);
+  }
+
+  // Keeps connected_snapshot_ current, on the event loop, until the client
+  // is destroyed (the timer is cancelled with the loop's work).
+  void refresh_snapshot() {
+    snapshot_timer_.expires_after(std::chrono::milliseconds(10));
+    snapshot_timer_.async_wait([this](boost::system::error_code error) {
+      if (error || !inner_) return;
+      note_connection();
+      refresh_snapshot();
+    });
+  }
+
   void execute(Command command, Callback done) override {
     asio::post(io_, [this, command = std::move(command), done = std::move(done)]() mutable {
       if (!inner_) {
         done(closed());
         return;
       }
-      inner_->execute(std::move(command), std::move(done));
+      inner_->execute(std::move(command), [this, done = std::move(done)](Response response) {
+        note_connection();
+        done(std::move(response));
+      });
     });
   }
 
@@ -389,7 +412,10 @@ class ThreadedClient final : public Client {
         done(std::vector<Response>(commands.size(), closed()));
         return;
       }
-      inner_->execute_all(std::move(commands), std::move(done));
+      inner_->execute_all(std::move(commands), [this, done = std::move(done)](std::vector<Response> responses) {
+        note_connection();
+        done(std::move(responses));
+      });
     });
   }
 
@@ -406,17 +432,12 @@ class ThreadedClient final : public Client {
     return std::make_unique<Handle>(lifetime_, std::move(inner));
   }
 
-  // Asks the event loop; false when it does not answer within the deadline.
+  // On the event loop, the live answer; elsewhere a snapshot the loop
+  // refreshes after every answer and every 10 ms, so hot paths may ask
+  // without a thread hop.
   bool connected() const override {
     if (std::this_thread::get_id() == thread_.get_id()) return inner_->connected();
-    auto answer = std::make_shared<std::promise<bool>>();
-    std::future<bool> future = answer->get_future();
-    asio::post(io_, [this, answer] { answer->set_value(inner_->connected()); });
-    if (future.wait_for(std::chrono::milliseconds(options_.deadline_ms) + blocking_slack) !=
-        std::future_status::ready) {
-      return false;
-    }
-    return future.get();
+    return connected_snapshot_.load(std::memory_order_relaxed);
   }
 
   const Options& options() const override { return options_; }
@@ -457,6 +478,8 @@ class ThreadedClient final : public Client {
   std::unique_ptr<Client> inner_;
   std::vector<std::weak_ptr<std::unique_ptr<Subscription>>> subscriptions_;  // event loop thread only
   std::shared_ptr<Lifetime> lifetime_ = std::make_shared<Lifetime>();
+  asio::steady_timer snapshot_timer_{io_};
+  std::atomic<bool> connected_snapshot_{false};
   std::thread thread_;
 };
 
