@@ -54,9 +54,9 @@ class SlotMap {
   std::vector<Url::Host> primaries() const;
 
  private:
-  std::vector<Url::Host> addresses_;           // every address ever assigned
-  std::vector<int> slots_served_;              // per entry of addresses_
-  std::vector<std::int16_t> owner_;            // per slot: index in addresses_, -1 when none
+  std::vector<Url::Host> addresses_;  // every address ever assigned
+  std::vector<int> slots_served_;     // per entry of addresses_
+  std::vector<std::int16_t> owner_;   // per slot: index in addresses_, -1 when none
 };
 
 // Parses a CLUSTER SLOTS reply: an array of [first, last, [host, port,
@@ -64,8 +64,7 @@ class SlotMap {
 // node does not know its own address) is on `answered_by_host`, the host the
 // reply came from. Returns nullopt and sets *error for anything that is not
 // such a reply (an error reply, a slot out of range, a missing port).
-std::optional<SlotMap> parse_cluster_slots(const Reply& reply, const std::string& answered_by_host,
-                                           std::string* error);
+std::optional<SlotMap> parse_cluster_slots(const Reply& reply, const std::string& answered_by_host, std::string* error);
 
 // A -MOVED or -ASK error: "MOVED 3999 127.0.0.1:6381" (with or without the
 // leading '-'). An empty host (":6381") means the host of the node that

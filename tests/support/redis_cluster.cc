@@ -126,11 +126,13 @@ void RedisCluster::start_server(Server& server) {
   config.close();
   server.pid = spawn_child({server_binary, folder + "/redis.conf"}, folder + "/redis.log");
   bool answers = wait_until(server_start_ms_max, [&] {
-    CommandResult ping = run_command({cli_binary, "-h", "127.0.0.1", "-p", std::to_string(server.port), "PING"},
-                                     cli_timeout_ms);
+    CommandResult ping =
+        run_command({cli_binary, "-h", "127.0.0.1", "-p", std::to_string(server.port), "PING"}, cli_timeout_ms);
     return ping.output.find("PONG") != std::string::npos;
   });
-  if (!answers) throw std::runtime_error("redis-server on port " + std::to_string(server.port) + " did not start:\n" + logs());
+  if (!answers) {
+    throw std::runtime_error("redis-server on port " + std::to_string(server.port) + " did not start:\n" + logs());
+  }
 }
 
 void RedisCluster::create_cluster() {

@@ -1,13 +1,14 @@
 // RedisCluster: a private Redis Cluster (Redis 7.0) for integration tests.
 //
 // Six redis-server processes on 127.0.0.1 at free ports (the cluster bus on
-// another free port), each in its own folder of one fresh temporary directory: cluster-enabled, cluster-node-timeout 1000 ms so that
-// a replica takes over from a dead primary within a few seconds, no
-// persistence, and cluster-replica-validity-factor 0 so that a replica may
-// always take over. `redis-cli --cluster create --cluster-replicas 1` makes
-// three primaries with one replica each. The constructor returns once every
-// node says cluster_state:ok and knows all six, and every replica's link to
-// its primary is up. Every wait is bounded.
+// another free port), each in its own folder of one fresh temporary
+// directory: cluster-enabled, cluster-node-timeout 1000 ms so that a replica
+// takes over from a dead primary within a few seconds, no persistence, and
+// cluster-replica-validity-factor 0 so that a replica may always take over.
+// `redis-cli --cluster create --cluster-replicas 1` makes three primaries
+// with one replica each. The constructor returns once every node says
+// cluster_state:ok and knows all six, and every replica's link to its
+// primary is up. Every wait is bounded.
 //
 // The destructor kills every server (SIGKILL) and deletes the directory; the
 // servers also die with the thread that started them (PR_SET_PDEATHSIG), so
