@@ -109,26 +109,7 @@ void PaydProcess::start() {
                                    "0",                  "--port-file", port_file_,  "--data-dir",
                                    data_dir_};
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
-  std::vector<char*> argv = make_argv(args);
-  const pid_t parent = ::getpid();
-
-  pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
-  if (pid == 0) {
-    // Child: only async-signal-safe calls until execv.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(126);
-    int log = ::open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    int null = ::open("/dev/null", O_RDONLY);
-    if (log < 0 || null < 0) ::_exit(126);
-    ::dup2(null, 0);
-    ::dup2(log, 1);
-    ::dup2(log, 2);
-    close_inherited_descriptors();
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  pid_ = pid;
+  pid_ = spawn_child(args, log_file_);
   port_ = 0;
 
   auto deadline = Clock::now() + std::chrono::milliseconds(options_.start_timeout_ms);
@@ -169,13 +150,7 @@ bool PaydProcess::running() {
 
 void PaydProcess::kill9() {
   if (pid_ < 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  pid_t reaped = -1;
-  do {
-    reaped = ::waitpid(pid_, &status, 0);
-  } while (reaped < 0 && errno == EINTR);
-  reap(reaped == pid_ ? decode_wait_status(status) : -1);
+  reap(kill9_child(pid_));
 }
 
 int PaydProcess::terminate(int wait_ms) {
@@ -210,6 +185,39 @@ std::string PaydProcess::log_tail(std::size_t bytes) const {
   std::string log = read_file(log_file_);
   if (log.size() > bytes) log = "..." + log.substr(log.size() - bytes);
   return log;
+}
+
+pid_t spawn_child(const std::vector<std::string>& command, const std::string& log_file) {
+  std::vector<std::string> args = command;
+  std::vector<char*> argv = make_argv(args);
+  const pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
+  if (pid == 0) {
+    // Child: only async-signal-safe calls until execv.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(126);
+    int log = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int null = ::open("/dev/null", O_RDONLY);
+    if (log < 0 || null < 0) ::_exit(126);
+    ::dup2(null, 0);
+    ::dup2(log, 1);
+    ::dup2(log, 2);
+    close_inherited_descriptors();
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int kill9_child(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  pid_t reaped = -1;
+  do {
+    reaped = ::waitpid(pid, &status, 0);
+  } while (reaped < 0 && errno == EINTR);
+  return reaped == pid ? decode_wait_status(status) : -1;
 }
 
 CommandResult run_command(const std::vector<std::string>& command, int timeout_ms) {

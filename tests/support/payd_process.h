@@ -82,6 +82,15 @@ class PaydProcess {
   int last_exit_status_ = -1;
 };
 
+// Starts `argv` (argv[0] is a path) with stdin from /dev/null and stdout and
+// stderr appended to `log_file`, no descriptor of ours inherited. The child
+// is killed when the calling thread ends (PR_SET_PDEATHSIG), so start
+// children from the test's main thread. Returns its pid.
+pid_t spawn_child(const std::vector<std::string>& argv, const std::string& log_file);
+
+// SIGKILL, then reaps the child. Returns its decoded exit status (128 + 9).
+int kill9_child(pid_t pid);
+
 // Runs `argv` (argv[0] is a path) with stdout and stderr captured, killing it
 // after `timeout_ms`.
 CommandResult run_command(const std::vector<std::string>& argv, int timeout_ms);
