@@ -175,6 +175,13 @@ void Api::submit(Call call, bool key_required, const BuildCommand& build, Contin
       return reply(call, fast.status, std::move(fast.body), {{"Idempotent-Replayed", "true"}});
     }
     if (fast.verdict == IdempotencyCache::Check::Verdict::in_use) {
+      // The marker may outlive its request when Redis lost the delete (a
+      // failover): a key the ledger already knows goes to the ledger, which
+      // replays it.
+      Result<bool> known = deps_.ledger.has_idempotency_key(*key);
+      if (known.ok() && known.value()) fast.verdict = IdempotencyCache::Check::Verdict::proceed;
+    }
+    if (fast.verdict == IdempotencyCache::Check::Verdict::in_use) {
       in_flight_.release(*key);
       keys_in_use_.add();
       Problem problem = make_problem("idempotency_key_in_use", "a request with this key is being processed");

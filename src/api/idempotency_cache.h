@@ -9,7 +9,8 @@
 //   - while a request runs, an in-flight marker
 //     (`payment:idempotency:{key}:inflight`, SET NX PX, 10 s so that a dead
 //     owner's marker goes within 10 s) makes a concurrent retry on any node
-//     a 409 idempotency_key_in_use.
+//     a 409 idempotency_key_in_use, unless the ledger already holds the
+//     key (a marker whose delete was lost must not refuse a replay).
 // A different fingerprint, a miss, garbage, or Redis away: the request goes
 // on to the ledger, which decides as it always does.
 #pragma once

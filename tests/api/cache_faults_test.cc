@@ -17,12 +17,15 @@
 #include <thread>
 
 #include "tests/api/api_test.h"
+#include "tests/support/redis_cluster.h"
 
 namespace payd::api_test {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+using payd::testing::RedisCluster;
+using payd::testing::RedisSentinelSet;
 using payd::testing::RedisServer;
 using payd::testing::RedisServerOptions;
 
@@ -145,6 +148,12 @@ void expect_exactly_once(Api& api, PaydProcess& payd, const std::string& merchan
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
 }
 
+std::string describe(const std::map<int, int>& statuses) {
+  std::string text;
+  for (const auto& [status, count] : statuses) text += std::to_string(status) + ": " + std::to_string(count) + "; ";
+  return text;
+}
+
 std::string readiness(Api& api) {
   HttpResponse response = api.get("/readyz");
   return string_at(json_of(response), "status").value_or("?");
@@ -187,7 +196,7 @@ TEST_F(CacheFaults, RedisKilledUnderLoadFailsNoPaymentAndTheBreakerClosesWhenItR
   });
   EXPECT_EQ(degraded_seen, "degraded");
   EXPECT_EQ(result.failed_operations, 0);
-  EXPECT_EQ(result.statuses.size(), 1u) << "every answer was a 201: no 5xx, no retry needed";
+  EXPECT_EQ(result.statuses.size(), 1u) << "every answer was a 201: " << describe(result.statuses);
   EXPECT_GT(result.statuses[201], 50);
   EXPECT_EQ(result.duplicate_mismatches, 0);
   EXPECT_GT(result.duplicates_checked, 5);
@@ -303,6 +312,78 @@ TEST(CacheNodes, AMerchantUpdateIsSeenAtOnceByAnotherNode) {
   HttpResponse patched = a.patch("/v1/merchants/" + id, {{"fee_bps", 250}});
   ASSERT_EQ(patched.status, 200) << patched.body;
   EXPECT_EQ(int_at(json_of(b.get("/v1/merchants/" + id)), "fee_bps"), 250) << "no stale copy after the answer";
+}
+
+// A payd on `url` with a merchant and four funded wallets, for the topology
+// tests below.
+struct Shop {
+  explicit Shop(const std::string& url) {
+    payd = start_payd({"--cache-url", url, "--rate-limits", "off", "--cache-breaker-open-ms", "2000"});
+    api = std::make_unique<Api>(payd->port());
+    merchant = string_at(api->create_merchant(), "id").value_or("");
+    merchant_account = string_at(json_of(api->get("/v1/merchants/" + merchant)), "account").value_or("");
+    for (int i = 0; i < 4; ++i) wallets.push_back(api->funded_account(funded_each));
+  }
+  std::unique_ptr<PaydProcess> payd;
+  std::unique_ptr<Api> api;
+  std::string merchant;
+  std::string merchant_account;
+  std::vector<std::string> wallets;
+  static constexpr std::int64_t funded_each = 100'000'000;
+};
+
+TEST(CacheTopologies, AClusterPrimaryKilledUnderPaymentsFailsNoPayment) {
+  RedisCluster cluster;
+  Shop shop(cluster.url());
+  ASSERT_TRUE(eventually([&] { return readiness(*shop.api) == "ok"; }, milliseconds(10'000)));
+  LoadResult result;
+  int new_primary = 0;
+  pay_under_load(shop.payd->port(), shop.merchant, shop.wallets, milliseconds(9'000), 4, result, [&] {
+    std::this_thread::sleep_for(milliseconds(1'500));
+    int killed = cluster.kill9_primary_of_slot(0);
+    new_primary = cluster.wait_for_failover(0, killed, 20'000);
+  });
+  EXPECT_NE(new_primary, 0);
+  EXPECT_EQ(result.failed_operations, 0);
+  EXPECT_EQ(result.statuses.size(), 1u) << "every answer was a 201: " << describe(result.statuses);
+  EXPECT_EQ(result.duplicate_mismatches, 0);
+  // The client follows: the cache is in use again, on the promoted replica too.
+  EXPECT_TRUE(eventually([&] { return readiness(*shop.api) == "ok"; }, milliseconds(30'000)));
+  expect_exactly_once(*shop.api, *shop.payd, shop.merchant_account, result, shop.wallets, Shop::funded_each);
+}
+
+TEST(CacheTopologies, ASentinelFailoverUnderPaymentsIsFollowed) {
+  RedisSentinelSet sentinels;
+  Shop shop(sentinels.url());
+  ASSERT_TRUE(eventually([&] { return readiness(*shop.api) == "ok"; }, milliseconds(10'000)));
+  int old_master = sentinels.master_port();
+  LoadResult result;
+  pay_under_load(shop.payd->port(), shop.merchant, shop.wallets, milliseconds(12'000), 4, result, [&] {
+    std::this_thread::sleep_for(milliseconds(1'500));
+    sentinels.primary().kill9();
+    EXPECT_TRUE(eventually(
+        [&] {
+          int now = sentinels.master_port();
+          return now != 0 && now != old_master;
+        },
+        milliseconds(20'000)))
+        << "the Sentinels promoted the replica";
+  });
+  EXPECT_EQ(result.failed_operations, 0);
+  EXPECT_EQ(result.statuses.size(), 1u) << "every answer was a 201: " << describe(result.statuses);
+  EXPECT_EQ(result.duplicate_mismatches, 0);
+  EXPECT_TRUE(eventually([&] { return readiness(*shop.api) == "ok"; }, milliseconds(30'000)));
+  // Writes land on the new master.
+  std::string key = unique_idempotency_key();
+  boost::json::object body{{"amount", 100}, {"currency", "USD"}, {"merchant", shop.merchant},
+                           {"account", shop.wallets[0]}};
+  ASSERT_EQ(shop.api->post("/v1/payments", body, key).status, 201);
+  EXPECT_TRUE(eventually([&] { return sentinels.replica().cli("EXISTS payment:idempotency:" + key) == "1"; },
+                         milliseconds(5'000)))
+      << "the outcome was cached on the promoted replica";
+  result.amount_paid += 100;
+  result.payment_by_key[key] = "extra";
+  expect_exactly_once(*shop.api, *shop.payd, shop.merchant_account, result, shop.wallets, Shop::funded_each);
 }
 
 }  // namespace
