@@ -75,6 +75,8 @@ void Api::add_routes() {
   add("POST", "/v1/sessions", &Api::create_session);
   add("GET", "/v1/sessions/*", &Api::get_session);
   add("GET", "/v1/gateways", &Api::list_gateways);
+  add("PUT", "/v1/fx_rates/*/*", &Api::put_fx_rate);
+  add("GET", "/v1/fx_rates/*/*", &Api::get_fx_rate);
   add("GET", "/v1/admin/status", &Api::admin_status);
   add("GET", "/v1/admin/trial_balance", &Api::trial_balance);
 }

@@ -32,6 +32,7 @@
 #include "ledger/ledger.h"
 #include "metrics/metrics.h"
 #include "payments/card_flow.h"
+#include "reference/fx_rates.h"
 
 namespace payd::api {
 
@@ -50,6 +51,7 @@ struct Dependencies {
   Clock& clock;
   IdGenerator& ids;
   metrics::Registry& registry;
+  reference::FxRates& fx_rates;
 };
 
 // One request being answered.
@@ -136,6 +138,10 @@ class Api final : public http::Handler {
   void admin_status(Call call);
   void trial_balance(Call call);
   void list_gateways(Call call);
+
+  // Reference data: FX rates, BINs (reference_routes.cc).
+  void put_fx_rate(Call call);
+  void get_fx_rate(Call call);
 
   Dependencies deps_;
   ApiOptions options_;

@@ -15,6 +15,7 @@
 #include "ledger/sqlite/sqlite_ledger.h"
 #include "payments/card_flow.h"
 #include "payments/recovery_worker.h"
+#include "reference/fx_rates.h"
 
 namespace payd::app {
 namespace {
@@ -137,7 +138,8 @@ int run(const Config& config) {
                                                   config.rate_limit_per_hour, config.rate_limit_per_day};
   api_options.card_fingerprint_key =
       load_or_make_secret(std::filesystem::path(config.data_dir) / "card_fingerprint.key", random);
-  api::Api api(api::Dependencies{ledger, cache, gateway, card_flow, clock, ids, registry}, api_options);
+  reference::FxRates fx_rates(ledger);
+  api::Api api(api::Dependencies{ledger, cache, gateway, card_flow, clock, ids, registry, fx_rates}, api_options);
   forwarding.set_target(api);
 
   payments::RecoveryOptions recovery_options;

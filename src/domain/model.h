@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "core/fx.h"
 #include "core/money.h"
 #include "domain/payment_state.h"
 
@@ -133,6 +134,17 @@ struct Refund {
   RefundStatus status = RefundStatus::succeeded;
   std::string reason;
   std::int64_t created_at_ms = 0;
+};
+
+// The current rate of a currency pair (API.md, Reference data): one unit
+// of `base` buys `rate` units of `quote`. `version` is 1 for the first rate
+// of the pair and one more for each later one.
+struct FxRate {
+  std::string base;
+  std::string quote;
+  Rate rate;
+  std::int64_t version = 0;
+  std::int64_t updated_at_ms = 0;
 };
 
 }  // namespace payd

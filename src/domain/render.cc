@@ -113,6 +113,14 @@ std::string render(const Refund& r) {
   });
 }
 
+std::string render(const FxRate& f) {
+  return object([&](JsonWriter& json) {
+    json.member("object", "fx_rate").member("base", f.base).member("quote", f.quote);
+    json.member("rate", format_rate(f.rate)).member("version", f.version);
+    json.member("updated_at", format_rfc3339(f.updated_at_ms));
+  });
+}
+
 std::string render_list(const std::vector<std::string>& items, bool has_more) {
   std::size_t size = 48;
   for (const auto& item : items) size += item.size() + 1;

@@ -496,4 +496,11 @@ Executor::Decision Executor::run(const RefundPayment& command, const Submission&
   return Decision{created(render(refund)), {}};
 }
 
+Executor::Decision Executor::run(const SetFxRate& command, const Submission&) {
+  assert(command.base != command.quote && command.rate.mantissa > 0);
+  FxRate stored = store_.put_fx_rate(command.base, command.quote, command.rate, clock_.now_ms());
+  assert(stored.version >= 1 && stored.rate == command.rate);
+  return Decision{ok(render(stored)), {}};
+}
+
 }  // namespace payd::ledger

@@ -52,6 +52,7 @@ class Executor {
   Decision run(const CapturePayment& command, const Submission& submission);
   Decision run(const VoidPayment& command, const Submission& submission);
   Decision run(const RefundPayment& command, const Submission& submission);
+  Decision run(const SetFxRate& command, const Submission& submission);
 
   // A problem reply, rendered with the submission's request id.
   Decision refuse(const Submission& submission, Problem problem);

@@ -126,9 +126,18 @@ struct RefundPayment {
   std::string reason;
 };
 
+// Sets the current rate of a pair (validated by the API: two different
+// known currencies, a parsed rate). Answers 200 with the stored rate, its
+// version one more than the pair's previous one.
+struct SetFxRate {
+  std::string base;
+  std::string quote;
+  Rate rate;
+};
+
 using Command = std::variant<CreateAccount, MakeDeposit, MakeTransfer, CreateMerchant, UpdateMerchant,
                              CreatePaymentMethod, WalletPayment, BeginCardPayment, FinishCardPayment,
-                             CapturePayment, VoidPayment, RefundPayment>;
+                             CapturePayment, VoidPayment, RefundPayment, SetFxRate>;
 
 struct IdempotencyTag {
   std::string key;
@@ -195,6 +204,8 @@ class Ledger {
   virtual Result<Merchant> merchant(const std::string& id) = 0;
   virtual Result<PaymentMethod> payment_method(const std::string& id) = 0;
   virtual Result<Payment> payment(const std::string& id) = 0;
+  // The current rate of base/quote; not_found when it was never set.
+  virtual Result<FxRate> fx_rate(const std::string& base, const std::string& quote) = 0;
   virtual Result<List<Payment>> payments(const std::string& merchant, const Page& page) = 0;
   virtual Result<std::vector<TrialBalanceLine>> trial_balance() = 0;
 

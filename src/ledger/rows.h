@@ -7,6 +7,7 @@
 // one row of a PostgreSQL result.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,6 +31,7 @@ inline constexpr const char* payment_method_columns =
 inline constexpr const char* payment_columns =
     "id, amount, currency, merchant, source_type, source_id, status, capture, amount_captured, amount_refunded, fee, "
     "held, gateway, gateway_reference, failure_code, description, metadata, idempotency_key, created_at, updated_at";
+inline constexpr const char* fx_rate_columns = "base, quote, rate, mantissa, scale, version, updated_at";
 
 // Entry ids encode the entry's number (its place in posting order), so they
 // sort by creation like every other id: "ent_" and 24 base32 digits.
@@ -125,6 +127,18 @@ Payment read_payment(const Row& row) {
   payment.created_at_ms = row.integer(18);
   payment.updated_at_ms = row.integer(19);
   return payment;
+}
+
+template <typename Row>
+FxRate read_fx_rate(const Row& row) {
+  FxRate rate;
+  rate.base = row.text(0);
+  rate.quote = row.text(1);
+  rate.rate = Rate{row.integer(3), static_cast<int>(row.integer(4))};
+  rate.version = row.integer(5);
+  rate.updated_at_ms = row.integer(6);
+  assert(format_rate(rate.rate) == row.text(2));  // the text and the exact form agree
+  return rate;
 }
 
 }  // namespace payd::ledger

@@ -188,5 +188,20 @@ TEST_P(ExecutorContract, JournalRowsAndHoldsAreGuardedByTheDatabase) {
   EXPECT_EQ(account(a).balance, 100);
 }
 
+TEST_P(ExecutorContract, FxRateVersionsCountEachPairsUpdates) {
+  // Two updates of one pair in one batch, one of another pair: each sees
+  // the one before it.
+  std::vector<Outcome> outcomes = batch({Submission{SetFxRate{"EUR", "USD", Rate{10842, 4}}, {}, "req_test"},
+                                         Submission{SetFxRate{"EUR", "USD", Rate{109, 2}}, {}, "req_test"},
+                                         Submission{SetFxRate{"USD", "EUR", Rate{92, 2}}, {}, "req_test"}});
+  ASSERT_EQ(outcomes.size(), 3u);
+  for (const Outcome& outcome : outcomes) EXPECT_EQ(outcome.reply.status, 200u) << outcome.reply.body;
+  EXPECT_NE(outcomes[0].reply.body.find(R"("rate":"1.0842","version":1)"), std::string::npos) << outcomes[0].reply.body;
+  EXPECT_NE(outcomes[1].reply.body.find(R"("rate":"1.09","version":2)"), std::string::npos) << outcomes[1].reply.body;
+  EXPECT_NE(outcomes[2].reply.body.find(R"("rate":"0.92","version":1)"), std::string::npos) << outcomes[2].reply.body;
+  Outcome third = one(SetFxRate{"EUR", "USD", Rate{1, 0}});
+  EXPECT_NE(third.reply.body.find(R"("rate":"1","version":3)"), std::string::npos) << third.reply.body;
+}
+
 }  // namespace
 }  // namespace payd::ledger

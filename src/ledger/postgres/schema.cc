@@ -159,7 +159,23 @@ CREATE TABLE refunds (
 );
 )sql";
 
-constexpr std::array migrations = {migration_1};
+// Reference data: the current FX rate of each pair, exact (mantissa and
+// scale) beside its canonical text. One row per pair; version counts its
+// updates.
+constexpr std::string_view migration_2 = R"sql(
+CREATE TABLE fx_rates (
+  base text NOT NULL CHECK (length(base) = 3),
+  quote text NOT NULL CHECK (length(quote) = 3 AND quote <> base),
+  rate text NOT NULL,
+  mantissa bigint NOT NULL CHECK (mantissa > 0 AND mantissa <= 999999999999),
+  scale integer NOT NULL CHECK (scale BETWEEN 0 AND 10),
+  version bigint NOT NULL CHECK (version > 0),
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (base, quote)
+);
+)sql";
+
+constexpr std::array migrations = {migration_1, migration_2};
 
 }  // namespace
 

@@ -72,6 +72,11 @@ std::vector<PreparedStatement> store_statements() {
        "excluded.gateway_reference, failure_code = excluded.failure_code, updated_at = excluded.updated_at"},
       {"insert_refund",
        "INSERT INTO refunds (id, payment, amount, status, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6)"},
+      {"upsert_fx_rate",
+       "INSERT INTO fx_rates (base, quote, rate, mantissa, scale, version, updated_at) VALUES ($1, $2, $3, $4, $5, 1, "
+       "$6) ON CONFLICT (base, quote) DO UPDATE SET rate = excluded.rate, mantissa = excluded.mantissa, "
+       "scale = excluded.scale, version = fx_rates.version + 1, updated_at = excluded.updated_at "
+       "RETURNING " + std::string(fx_rate_columns)},
   };
 }
 
@@ -275,6 +280,16 @@ void PostgresWriteStore::put_payment(const Payment& payment) {
 }
 
 void PostgresWriteStore::insert_refund(const Refund& refund) { refunds_.push_back(refund); }
+
+FxRate PostgresWriteStore::put_fx_rate(const std::string& base, const std::string& quote, const Rate& rate,
+                                       std::int64_t now_ms) {
+  Parameters parameters;
+  parameters.add(base).add(quote).add(format_rate(rate)).add(rate.mantissa).add(std::int64_t{rate.scale});
+  parameters.add(now_ms);
+  Rows rows = connection_.run("upsert_fx_rate", parameters);
+  assert(rows.size() == 1);
+  return read_fx_rate(rows, 0);
+}
 
 void PostgresWriteStore::flush() {
   std::vector<PipelinedStatement> pipeline;

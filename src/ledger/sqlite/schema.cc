@@ -155,7 +155,23 @@ CREATE TABLE refunds (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array migrations = {migration_1};
+// Reference data: the current FX rate of each pair, exact (mantissa and
+// scale) beside its canonical text. One row per pair; version counts its
+// updates.
+constexpr std::string_view migration_2 = R"sql(
+CREATE TABLE fx_rates (
+  base TEXT NOT NULL CHECK (length(base) = 3),
+  quote TEXT NOT NULL CHECK (length(quote) = 3 AND quote <> base),
+  rate TEXT NOT NULL,
+  mantissa INTEGER NOT NULL CHECK (mantissa > 0 AND mantissa <= 999999999999),
+  scale INTEGER NOT NULL CHECK (scale BETWEEN 0 AND 10),
+  version INTEGER NOT NULL CHECK (version > 0),
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (base, quote)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array migrations = {migration_1, migration_2};
 
 }  // namespace
 

@@ -57,7 +57,11 @@ struct SqliteWriteStore::Statements {
                        "excluded.failure_code, updated_at = excluded.updated_at"),
         insert_refund(c,
                       "INSERT INTO refunds (id, payment, amount, status, reason, created_at) VALUES (?, ?, ?, ?, ?, "
-                      "?)") {}
+                      "?)"),
+        upsert_fx_rate(c, "INSERT INTO fx_rates (base, quote, rate, mantissa, scale, version, updated_at) VALUES (?, ?, ?, ?, ?, 1, "
+                       "?) ON CONFLICT (base, quote) DO UPDATE SET rate = excluded.rate, mantissa = excluded.mantissa, "
+                       "scale = excluded.scale, version = fx_rates.version + 1, updated_at = excluded.updated_at "
+                       "RETURNING " + std::string(fx_rate_columns)) {}
 
   Statement select_account;
   Statement select_system_account;
@@ -77,6 +81,7 @@ struct SqliteWriteStore::Statements {
   Statement select_payment;
   Statement upsert_payment;
   Statement insert_refund;
+  Statement upsert_fx_rate;
 };
 
 SqliteWriteStore::SqliteWriteStore(Connection& connection, IdGenerator& ids, Clock& clock)
@@ -270,6 +275,17 @@ void SqliteWriteStore::insert_refund(const Refund& r) {
   insert.bind(1, r.id).bind(2, r.payment).bind(3, r.amount).bind(4, to_string(r.status));
   insert.bind_text_or_null(5, r.reason).bind(6, r.created_at_ms);
   insert.run();
+}
+
+FxRate SqliteWriteStore::put_fx_rate(const std::string& base, const std::string& quote, const Rate& rate,
+                                     std::int64_t now_ms) {
+  Statement& upsert = statements_->upsert_fx_rate;
+  ResetOnExit reset(upsert);
+  upsert.bind(1, base).bind(2, quote).bind(3, format_rate(rate)).bind(4, rate.mantissa);
+  upsert.bind(5, std::int64_t{rate.scale}).bind(6, now_ms);
+  [[maybe_unused]] bool returned = upsert.step();
+  assert(returned);
+  return read_fx_rate(upsert);
 }
 
 void SqliteWriteStore::flush() {

@@ -1,0 +1,53 @@
+// Routes for reference data (API.md, Reference data): FX rates and the BIN
+// table.
+//
+// Currencies in the path are checked like currencies in a body: an unknown
+// or lower-case code is 400 invalid_request naming `base` or `quote`.
+#include "api/api.h"
+#include "api/body.h"
+#include "core/currency.h"
+#include "core/fx.h"
+
+namespace payd::api {
+namespace {
+
+struct Pair {
+  std::string base;
+  std::string quote;
+};
+
+Result<Pair> pair_from_path(const std::vector<std::string>& params) {
+  const char* names[] = {"base", "quote"};
+  for (int i = 0; i < 2; ++i) {
+    if (!find_currency(params[i])) {
+      return invalid_request(params[i] + " is not an active ISO 4217 currency code (upper case)", names[i]);
+    }
+  }
+  if (params[0] == params[1]) return invalid_request("base and quote must be different currencies", "quote");
+  return Pair{params[0], params[1]};
+}
+
+}  // namespace
+
+void Api::put_fx_rate(Call call) {
+  Result<Pair> pair = pair_from_path(call.params);
+  if (!pair.ok()) return reply_problem(call, pair.problem());
+  submit(std::move(call), false, [pair = pair.value()](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+    Fields fields(prepared.object());
+    if (Status known = fields.only({"rate"}); !known.ok()) return known.take_problem();
+    const boost::json::value* value = fields.find("rate");
+    if (!value) return invalid_request("rate is required", "rate");
+    if (!value->is_string()) return invalid_request("rate must be a decimal string such as \"1.0842\"", "rate");
+    Result<Rate> rate = parse_rate(std::string_view(value->get_string()));
+    if (!rate.ok()) return rate.take_problem();
+    return ledger::Command(ledger::SetFxRate{pair.base, pair.quote, rate.value()});
+  });
+}
+
+void Api::get_fx_rate(Call call) {
+  Result<Pair> pair = pair_from_path(call.params);
+  if (!pair.ok()) return reply_problem(call, pair.problem());
+  reply_read(call, deps_.fx_rates.current(pair->base, pair->quote));
+}
+
+}  // namespace payd::api
