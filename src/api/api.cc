@@ -77,6 +77,7 @@ void Api::add_routes() {
   add("GET", "/v1/gateways", &Api::list_gateways);
   add("PUT", "/v1/fx_rates/*/*", &Api::put_fx_rate);
   add("GET", "/v1/fx_rates/*/*", &Api::get_fx_rate);
+  add("GET", "/v1/bins/*", &Api::get_bin);
   add("GET", "/v1/admin/status", &Api::admin_status);
   add("GET", "/v1/admin/trial_balance", &Api::trial_balance);
 }

@@ -32,6 +32,7 @@
 #include "ledger/ledger.h"
 #include "metrics/metrics.h"
 #include "payments/card_flow.h"
+#include "reference/bins.h"
 #include "reference/fx_rates.h"
 
 namespace payd::api {
@@ -52,6 +53,7 @@ struct Dependencies {
   IdGenerator& ids;
   metrics::Registry& registry;
   reference::FxRates& fx_rates;
+  reference::Bins& bins;
 };
 
 // One request being answered.
@@ -142,6 +144,7 @@ class Api final : public http::Handler {
   // Reference data: FX rates, BINs (reference_routes.cc).
   void put_fx_rate(Call call);
   void get_fx_rate(Call call);
+  void get_bin(Call call);
 
   Dependencies deps_;
   ApiOptions options_;

@@ -176,7 +176,7 @@ void Api::get_merchant(Call call) { reply_read(call, deps_.ledger.merchant(call.
 
 void Api::create_payment_method(Call call) {
   std::string secret = options_.card_fingerprint_key;
-  submit(std::move(call), false, [secret](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+  submit(std::move(call), false, [this, secret](const Prepared& prepared, Call&) -> Result<ledger::Command> {
     Fields fields(prepared.object());
     if (Status known = fields.only({"type", "card", "customer"}); !known.ok()) return known.take_problem();
     Result<std::string> type = fields.required_string("type", 16);
@@ -206,6 +206,10 @@ void Api::create_payment_method(Call call) {
     method.exp_year = static_cast<int>(year.value());
     method.fingerprint = card_fingerprint(secret, number.value());
     method.customer = customer.value().value_or("");
+    if (std::optional<reference::BinRange> range = deps_.bins.lookup(number.value())) {
+      method.country = range->country;
+      method.card_type = range->type;
+    }
     return ledger::Command(ledger::CreatePaymentMethod{std::move(method)});
   });
 }

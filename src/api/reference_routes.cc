@@ -7,6 +7,7 @@
 #include "api/body.h"
 #include "core/currency.h"
 #include "core/fx.h"
+#include "core/json_writer.h"
 
 namespace payd::api {
 namespace {
@@ -48,6 +49,21 @@ void Api::get_fx_rate(Call call) {
   Result<Pair> pair = pair_from_path(call.params);
   if (!pair.ok()) return reply_problem(call, pair.problem());
   reply_read(call, deps_.fx_rates.current(pair->base, pair->quote));
+}
+
+void Api::get_bin(Call call) {
+  const std::string& bin = call.params[0];
+  bool digits = bin.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || bin.size() < reference::bin_digits_min || bin.size() > reference::bin_digits_max) {
+    return reply_problem(call, invalid_request("bin must be 6 to 8 digits", "bin"));
+  }
+  std::optional<reference::BinRange> range = deps_.bins.lookup(bin);
+  if (!range) return reply_problem(call, not_found("no BIN range covers " + bin));
+  std::string body;
+  JsonWriter json(body);
+  json.begin_object().member("object", "bin").member("bin", bin).member("brand", range->brand);
+  json.member("country", range->country).member("type", range->type).end_object();
+  reply(call, 200, std::move(body));
 }
 
 }  // namespace payd::api

@@ -71,6 +71,9 @@ Config parse_config(int argc, char** argv) {
       ->envname("PAYD_RATE_LIMIT_PER_HOUR");
   app.add_option("--rate-limit-per-day", config.rate_limit_per_day, "New payments per customer per day")
       ->envname("PAYD_RATE_LIMIT_PER_DAY");
+  app.add_option("--bin-table", config.bin_table,
+                 "BIN table CSV (prefix,brand,country,type); empty: bins.csv beside payd, else the source tree's")
+      ->envname("PAYD_BIN_TABLE");
 
   try {
     app.parse(argc, argv);

@@ -33,6 +33,7 @@ struct Config {
   std::int64_t rate_limit_per_minute = 5;
   std::int64_t rate_limit_per_hour = 10;
   std::int64_t rate_limit_per_day = 100;
+  std::string bin_table;  // empty: the shipped table, found as reference/bins.h says
 };
 
 // Parses the command line. Returns the config, or exits the process for

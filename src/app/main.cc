@@ -15,6 +15,7 @@
 #include "ledger/sqlite/sqlite_ledger.h"
 #include "payments/card_flow.h"
 #include "payments/recovery_worker.h"
+#include "reference/bins.h"
 #include "reference/fx_rates.h"
 
 namespace payd::app {
@@ -139,7 +140,11 @@ int run(const Config& config) {
   api_options.card_fingerprint_key =
       load_or_make_secret(std::filesystem::path(config.data_dir) / "card_fingerprint.key", random);
   reference::FxRates fx_rates(ledger);
-  api::Api api(api::Dependencies{ledger, cache, gateway, card_flow, clock, ids, registry, fx_rates}, api_options);
+  Result<reference::BinTable> bin_table = reference::load_bin_table(config.bin_table);
+  if (!bin_table.ok()) fail(bin_table.problem().detail);
+  reference::Bins bins(std::move(bin_table.value()));
+  api::Api api(api::Dependencies{ledger, cache, gateway, card_flow, clock, ids, registry, fx_rates, bins},
+               api_options);
   forwarding.set_target(api);
 
   payments::RecoveryOptions recovery_options;

@@ -96,6 +96,8 @@ struct PaymentMethod {
   std::string fingerprint;  // keyed hash of the number; the number itself is never kept
   std::string customer;     // account id or empty
   std::int64_t created_at_ms = 0;
+  std::string country;    // issuing country from the BIN table; empty when unknown
+  std::string card_type;  // credit, debit or prepaid from the BIN table; empty when unknown
 };
 
 enum class SourceType { card, account };

@@ -78,6 +78,7 @@ std::string render(const PaymentMethod& p) {
     json.member("brand", p.brand).member("bin", p.bin).member("last4", p.last4);
     json.member("exp_month", p.exp_month).member("exp_year", p.exp_year);
     json.member("fingerprint", p.fingerprint);
+    json.member_or_null("country", p.country).member_or_null("type", p.card_type);
     json.end_object();
     json.member_or_null("customer", p.customer);
     json.member("created_at", format_rfc3339(p.created_at_ms));

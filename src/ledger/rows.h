@@ -27,7 +27,7 @@ inline constexpr const char* merchant_columns =
     "id, name, settlement_currency, max_amount, fee_bps, fee_fixed, mcc, processor, active, account, created_at, "
     "updated_at";
 inline constexpr const char* payment_method_columns =
-    "id, brand, bin, last4, exp_month, exp_year, fingerprint, customer, created_at";
+    "id, brand, bin, last4, exp_month, exp_year, fingerprint, customer, created_at, country, card_type";
 inline constexpr const char* payment_columns =
     "id, amount, currency, merchant, source_type, source_id, status, capture, amount_captured, amount_refunded, fee, "
     "held, gateway, gateway_reference, failure_code, description, metadata, idempotency_key, created_at, updated_at";
@@ -100,6 +100,8 @@ PaymentMethod read_payment_method(const Row& row) {
   method.fingerprint = row.text(6);
   method.customer = row.text(7);
   method.created_at_ms = row.integer(8);
+  method.country = row.text(9);
+  method.card_type = row.text(10);
   return method;
 }
 

@@ -1,5 +1,11 @@
 // Reference data (API.md, Reference data): FX rates, the BIN table and
 // gateway health.
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
 #include "tests/api/api_test.h"
 
 namespace payd::api_test {
@@ -94,6 +100,102 @@ TEST_F(Reference, PairMustBeTwoDifferentKnownCurrencies) {
   }
   EXPECT_PROBLEM(api().get("/v1/fx_rates/USD"), 404, "not_found");
   EXPECT_PROBLEM(api().post("/v1/fx_rates/USD/EUR", boost::json::object{{"rate", "1.5"}}), 405, "method_not_allowed");
+}
+
+TEST_F(Reference, BinLookupTakesTheLongestPrefix) {
+  struct Case {
+    std::string bin, brand, country, type;
+  };
+  const Case cases[] = {
+      {"424242", "visa", "US", "credit"},      {"4242420", "visa", "US", "credit"},
+      {"42424242", "visa", "GB", "debit"},     {"555555", "mastercard", "US", "debit"},
+      {"55555512", "mastercard", "FR", "credit"}, {"400000", "visa", "US", "credit"},
+      {"40000077", "visa", "DE", "prepaid"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.bin);
+    boost::json::value bin = EXPECT_JSON(api().get("/v1/bins/" + c.bin), 200);
+    EXPECT_EQ(string_at(bin, "bin"), c.bin);
+    EXPECT_EQ(string_at(bin, "brand"), c.brand);
+    EXPECT_EQ(string_at(bin, "country"), c.country);
+    EXPECT_EQ(string_at(bin, "type"), c.type);
+  }
+  EXPECT_PROBLEM(api().get("/v1/bins/999999"), 404, "not_found");
+  EXPECT_PROBLEM(api().get("/v1/bins/4242"), 400, "invalid_request", std::string("bin"));
+}
+
+TEST_F(Reference, BinMustBeSixToEightDigits) {
+  for (std::string bin : {"12345", "123456789", "42424a", "4242%2042", "-424242"}) {
+    SCOPED_TRACE(bin);
+    EXPECT_PROBLEM(api().get("/v1/bins/" + bin), 400, "invalid_request", std::string("bin"));
+  }
+}
+
+TEST_F(Reference, TokenisingAddsCountryAndTypeFromTheBinTable) {
+  struct Case {
+    std::string number;
+    std::optional<std::string> country, type;
+  };
+  const Case cases[] = {
+      {"4242424242424242", "GB", "debit"},  {"5555555555554444", "US", "debit"},
+      {"4000000000000002", "US", "credit"}, {"378282246310005", "US", "credit"},
+      {"6011111111111117", std::nullopt, std::nullopt},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.number);
+    std::string id = api().tokenize_card(c.number);
+    boost::json::value method = EXPECT_JSON(api().get("/v1/payment_methods/" + id), 200);
+    const boost::json::value* card = method.as_object().if_contains("card");
+    ASSERT_TRUE(card && card->is_object()) << boost::json::serialize(method);
+    EXPECT_EQ(string_at(*card, "country"), c.country);
+    EXPECT_EQ(string_at(*card, "type"), c.type);
+    if (!c.country) {
+      EXPECT_TRUE(card->as_object().at("country").is_null()) << "unknown is null, not absent";
+      EXPECT_TRUE(card->as_object().at("type").is_null());
+    }
+  }
+}
+
+// A file in a fresh temporary folder, removed with the folder.
+class TemporaryFile {
+ public:
+  TemporaryFile(const std::string& name, const std::string& content) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "payd-reference-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    folder_ = pattern;
+    path_ = (folder_ / name).string();
+    std::ofstream(path_) << content;
+  }
+  ~TemporaryFile() {
+    std::error_code ignored;
+    std::filesystem::remove_all(folder_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::filesystem::path folder_;
+  std::string path_;
+};
+
+TEST(ReferenceStart, MalformedBinTableStopsPaydWithTheLineAndReason) {
+  TemporaryFile bins("bins.csv", "prefix,brand,country,type\n424242,visa,US,credit\n55555,mastercard,US,debit\n");
+  try {
+    std::unique_ptr<PaydProcess> payd = start_payd({"--bin-table", bins.path()});
+    ADD_FAILURE() << "payd started with a malformed BIN table";
+  } catch (const std::runtime_error& error) {
+    std::string message = error.what();
+    EXPECT_NE(message.find(bins.path() + " line 3: prefix '55555' is not 6 to 8 digits"), std::string::npos)
+        << message;
+  }
+}
+
+TEST(ReferenceStart, ConfiguredBinTableReplacesTheShippedOne) {
+  TemporaryFile bins("bins.csv", "prefix,brand,country,type\n12345678,unknown,NL,prepaid\n");
+  std::unique_ptr<PaydProcess> payd = start_payd({"--bin-table", bins.path()});
+  Api api(payd->port());
+  boost::json::value bin = EXPECT_JSON(api.get("/v1/bins/12345678"), 200);
+  EXPECT_EQ(string_at(bin, "country"), "NL");
+  EXPECT_PROBLEM(api.get("/v1/bins/424242"), 404, "not_found");
 }
 
 }  // namespace

@@ -175,7 +175,13 @@ CREATE TABLE fx_rates (
 );
 )sql";
 
-constexpr std::array migrations = {migration_1, migration_2};
+// What the BIN table said of a card when it was tokenised.
+constexpr std::string_view migration_3 = R"sql(
+ALTER TABLE payment_methods ADD COLUMN country text;
+ALTER TABLE payment_methods ADD COLUMN card_type text CHECK (card_type IN ('credit', 'debit', 'prepaid'));
+)sql";
+
+constexpr std::array migrations = {migration_1, migration_2, migration_3};
 
 }  // namespace
 

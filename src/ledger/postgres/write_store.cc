@@ -60,7 +60,7 @@ std::vector<PreparedStatement> store_statements() {
        std::string("SELECT ") + payment_method_columns + " FROM payment_methods WHERE id = $1"},
       {"insert_payment_method",
        "INSERT INTO payment_methods (id, brand, bin, last4, exp_month, exp_year, fingerprint, customer, "
-       "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
+       "created_at, country, card_type) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"},
       {"lock_payment", std::string("SELECT ") + payment_columns + " FROM payments WHERE id = $1 FOR UPDATE"},
       {"upsert_payment",
        "INSERT INTO payments (id, amount, currency, merchant, source_type, source_id, status, capture, "
@@ -264,6 +264,7 @@ void PostgresWriteStore::insert_payment_method(const PaymentMethod& p) {
   Parameters parameters;
   parameters.add(p.id).add(p.brand).add(p.bin).add(p.last4).add(std::int64_t{p.exp_month});
   parameters.add(std::int64_t{p.exp_year}).add(p.fingerprint).add_text_or_null(p.customer).add(p.created_at_ms);
+  parameters.add_text_or_null(p.country).add_text_or_null(p.card_type);
   connection_.run("insert_payment_method", parameters);
 }
 

@@ -171,7 +171,13 @@ CREATE TABLE fx_rates (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array migrations = {migration_1, migration_2};
+// What the BIN table said of a card when it was tokenised.
+constexpr std::string_view migration_3 = R"sql(
+ALTER TABLE payment_methods ADD COLUMN country TEXT;
+ALTER TABLE payment_methods ADD COLUMN card_type TEXT CHECK (card_type IN ('credit', 'debit', 'prepaid'));
+)sql";
+
+constexpr std::array migrations = {migration_1, migration_2, migration_3};
 
 }  // namespace
 

@@ -44,7 +44,8 @@ struct SqliteWriteStore::Statements {
                                      " FROM payment_methods WHERE id = ?"),
         insert_payment_method(c,
                               "INSERT INTO payment_methods (id, brand, bin, last4, exp_month, exp_year, "
-                              "fingerprint, customer, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                              "fingerprint, customer, created_at, country, card_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                              "?, ?, ?)"),
         select_payment(c, std::string("SELECT ") + payment_columns + " FROM payments WHERE id = ?"),
         upsert_payment(c,
                        "INSERT INTO payments (id, amount, currency, merchant, source_type, source_id, status, "
@@ -248,6 +249,7 @@ void SqliteWriteStore::insert_payment_method(const PaymentMethod& p) {
   insert.bind(1, p.id).bind(2, p.brand).bind(3, p.bin).bind(4, p.last4);
   insert.bind(5, std::int64_t{p.exp_month}).bind(6, std::int64_t{p.exp_year}).bind(7, p.fingerprint);
   insert.bind_text_or_null(8, p.customer).bind(9, p.created_at_ms);
+  insert.bind_text_or_null(10, p.country).bind_text_or_null(11, p.card_type);
   insert.run();
 }
 
