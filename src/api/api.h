@@ -28,6 +28,7 @@
 #include "core/ids.h"
 #include "domain/render.h"
 #include "gateway/gateway.h"
+#include "gateway/health.h"
 #include "http/http.h"
 #include "ledger/ledger.h"
 #include "metrics/metrics.h"
@@ -54,6 +55,7 @@ struct Dependencies {
   metrics::Registry& registry;
   reference::FxRates& fx_rates;
   reference::Bins& bins;
+  gateway::StatusStore& gateway_statuses;
 };
 
 // One request being answered.

@@ -59,6 +59,12 @@ Config parse_config(int argc, char** argv) {
       ->envname("PAYD_GATEWAY_TIMEOUT_MS")->check(CLI::Range(1, 600'000));
   app.add_option("--gateway-attempts-max", config.gateway_attempts_max, "Gateway tries on 5xx, with backoff")
       ->envname("PAYD_GATEWAY_ATTEMPTS_MAX")->check(CLI::Range(1, 10));
+  app.add_option("--gateway-health-interval-ms", config.gateway_health_interval_ms,
+                 "How often each gateway's health is probed (GET /v1/gateways)")
+      ->envname("PAYD_GATEWAY_HEALTH_INTERVAL_MS")->check(CLI::Range(10, 3'600'000));
+  app.add_option("--gateway-health-file", config.gateway_health_file,
+                 "Simulated gateway reports this file's first word (up|degraded|down) as its health; for tests")
+      ->envname("PAYD_GATEWAY_HEALTH_FILE");
   app.add_option("--recovery-interval-ms", config.recovery_interval_ms, "How often pending payments are resolved")
       ->envname("PAYD_RECOVERY_INTERVAL_MS")->check(CLI::Range(10, 3'600'000));
   app.add_option("--idempotency-retention-s", config.idempotency_retention_s, "How long idempotency keys are kept")

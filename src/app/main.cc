@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "app/config.h"
 #include "cache/memory_cache.h"
+#include "gateway/health.h"
 #include "gateway/simulated_gateway.h"
 #include "http/server.h"
 #include "ledger/postgres/postgres_ledger.h"
@@ -128,7 +129,12 @@ int run(const Config& config) {
   http::Server server(server_options, forwarding, registry, clock, ids);
 
   cache::MemoryCache cache(clock);
-  gateway::SimulatedGateway gateway(server.scheduler(), std::chrono::milliseconds(config.gateway_latency_ms));
+  gateway::SimulatedGateway gateway(server.scheduler(), std::chrono::milliseconds(config.gateway_latency_ms),
+                                    config.gateway_health_file);
+  gateway::MemoryStatusStore gateway_statuses(clock);
+  gateway::HealthChecker health_checker(
+      {&gateway}, gateway_statuses, server.scheduler(), clock,
+      {std::chrono::milliseconds(config.gateway_health_interval_ms), std::chrono::milliseconds(config.gateway_timeout_ms)});
   payments::CardFlowOptions card_options;
   card_options.gateway_timeout = std::chrono::milliseconds(config.gateway_timeout_ms);
   card_options.attempts_max = config.gateway_attempts_max;
@@ -143,8 +149,9 @@ int run(const Config& config) {
   Result<reference::BinTable> bin_table = reference::load_bin_table(config.bin_table);
   if (!bin_table.ok()) fail(bin_table.problem().detail);
   reference::Bins bins(std::move(bin_table.value()));
-  api::Api api(api::Dependencies{ledger, cache, gateway, card_flow, clock, ids, registry, fx_rates, bins},
-               api_options);
+  api::Api api(
+      api::Dependencies{ledger, cache, gateway, card_flow, clock, ids, registry, fx_rates, bins, gateway_statuses},
+      api_options);
   forwarding.set_target(api);
 
   payments::RecoveryOptions recovery_options;
@@ -160,7 +167,9 @@ int run(const Config& config) {
                static_cast<unsigned>(port.value()), ledger_description.c_str(), config.batch_size_max);
 
   recovery.start();
+  health_checker.start();
   server.set_on_shutdown([&] {
+    health_checker.stop();
     recovery.stop();
     ledger.shutdown();
   });

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
 
 #include "tests/api/api_test.h"
 
@@ -196,6 +197,37 @@ TEST(ReferenceStart, ConfiguredBinTableReplacesTheShippedOne) {
   boost::json::value bin = EXPECT_JSON(api.get("/v1/bins/12345678"), 200);
   EXPECT_EQ(string_at(bin, "country"), "NL");
   EXPECT_PROBLEM(api.get("/v1/bins/424242"), 404, "not_found");
+}
+
+// GET /v1/gateways with the simulated gateway's health driven by a file.
+TEST(ReferenceGateways, HealthCheckerReportsEachGatewayAsTheProbeSeesIt) {
+  TemporaryFile health("health", "up\n");
+  std::unique_ptr<PaydProcess> payd =
+      start_payd({"--gateway-health-interval-ms", "50", "--gateway-health-file", health.path()});
+  Api api(payd->port());
+  // The gateway's status once it is `status` (or whatever it is after 5 s).
+  auto await_status = [&](const std::string& status) {
+    boost::json::value gateway;
+    for (int i = 0; i < 100; ++i) {
+      boost::json::value list = EXPECT_JSON(api.get("/v1/gateways"), 200);
+      const auto& data = list.as_object().at("data").as_array();
+      EXPECT_EQ(data.size(), 1u);
+      EXPECT_EQ(bool_at(list, "has_more"), false);
+      gateway = data.empty() ? boost::json::value() : data.front();
+      if (string_at(gateway, "status") == status) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return gateway;
+  };
+  for (const std::string status : {"up", "degraded", "down", "up"}) {
+    SCOPED_TRACE(status);
+    std::ofstream(health.path(), std::ios::trunc) << status << "\n";
+    boost::json::value gateway = await_status(status);
+    EXPECT_EQ(string_at(gateway, "name"), "simulated");
+    EXPECT_EQ(string_at(gateway, "status"), status);
+    EXPECT_EQ(string_at(gateway, "circuit"), "closed") << "payd has no gateway circuit breaker yet";
+    EXPECT_TRUE(is_rfc3339_utc(string_at(gateway, "checked_at"))) << boost::json::serialize(gateway);
+  }
 }
 
 }  // namespace
