@@ -39,7 +39,9 @@ Api::Api(Dependencies dependencies, ApiOptions options)
       keys_in_use_(deps_.registry.counter("payd_idempotency_conflicts_total",
                                           "Requests refused because their key was used with another request",
                                           {{"code", "idempotency_key_in_use"}})),
-      rate_limited_(deps_.registry.counter("payd_rate_limited_total", "Payment attempts refused by a rate limit")) {
+      rate_limited_(deps_.registry.counter("payd_rate_limited_total", "Payment attempts refused by a rate limit")),
+      fx_drift_reviews_(deps_.registry.counter("payd_fx_drift_reviews_total",
+                                               "Cross-currency captures marked for review: the rate had drifted")) {
   add_routes();
 }
 

@@ -43,6 +43,9 @@ struct ApiOptions {
   std::int64_t session_ttl_ms = 15 * 60 * 1000;
   std::string card_fingerprint_key;  // secret for card fingerprints
   std::string ledger_backend = "sqlite";
+  // A cross-currency capture is marked review:"fx_drift" when the current
+  // rate is more than this many basis points away from the payment's.
+  std::int64_t fx_drift_tolerance_bps = 50;
 };
 
 struct Dependencies {
@@ -155,6 +158,7 @@ class Api final : public http::Handler {
   std::vector<Route> routes_;
   metrics::Counter& keys_in_use_;
   metrics::Counter& rate_limited_;
+  metrics::Counter& fx_drift_reviews_;
 };
 
 template <typename T>

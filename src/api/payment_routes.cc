@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "api/body.h"
+#include "core/fx.h"
 #include "core/json_writer.h"
 
 namespace payd::api {
@@ -36,6 +37,29 @@ Status check_session(const cache::Entry& session, const Payment& payment, const 
   return Ok{};
 }
 
+// The current rate from `currency` to the settlement currency of
+// `merchant_id`, when they differ. An unknown merchant is left to the
+// ledger, which refuses it; a missing rate is 400 with param currency, and
+// nothing is written.
+Result<std::optional<FxRate>> rate_for_payment(ledger::Ledger& ledger, reference::FxRates& fx_rates,
+                                               const std::string& merchant_id, const std::string& currency) {
+  Result<Merchant> merchant = ledger.merchant(merchant_id);
+  if (!merchant.ok()) {
+    if (merchant.problem().code == "not_found") return std::optional<FxRate>();
+    return merchant.take_problem();
+  }
+  const std::string& settlement = merchant->settlement_currency;
+  if (settlement == currency) return std::optional<FxRate>();
+  Result<FxRate> rate = fx_rates.current(currency, settlement);
+  if (!rate.ok()) {
+    if (rate.problem().code != "not_found") return rate.take_problem();
+    return invalid_request("merchant " + merchant_id + " settles in " + settlement + " and there is no " + currency +
+                               "/" + settlement + " FX rate",
+                           "currency");
+  }
+  return std::optional<FxRate>(std::move(rate.value()));
+}
+
 }  // namespace
 
 void Api::create_payment(Call call) {
@@ -53,6 +77,8 @@ void Api::create_payment(Call call) {
     if (!currency.ok()) return currency.take_problem();
     Result<std::string> merchant = fields.id("merchant", "mer_");
     if (!merchant.ok()) return merchant.take_problem();
+    Result<std::optional<FxRate>> fx_rate = rate_for_payment(deps_.ledger, deps_.fx_rates, merchant.value(), currency.value());
+    if (!fx_rate.ok()) return fx_rate.take_problem();
     Result<std::optional<std::string>> method_id = fields.optional_id("payment_method", "pm_");
     if (!method_id.ok()) return method_id.take_problem();
     Result<std::optional<std::string>> account = fields.optional_id("account", "acct_");
@@ -120,10 +146,11 @@ void Api::create_payment(Call call) {
     std::string text = description.value().value_or("");
     if (context->method) {
       return ledger::Command(ledger::BeginCardPayment{payment.amount, payment.currency, payment.merchant,
-                                                      context->method->id, payment.capture, text, metadata.value()});
+                                                      context->method->id, payment.capture, text, metadata.value(),
+                                                      fx_rate.value()});
     }
     return ledger::Command(ledger::WalletPayment{payment.amount, payment.currency, payment.merchant, *account.value(),
-                                                 payment.capture, text, metadata.value()});
+                                                 payment.capture, text, metadata.value(), fx_rate.value()});
   };
 
   std::string request_id = call.request.request_id;
@@ -166,7 +193,8 @@ void Api::list_payments(Call call) {
 void Api::capture_payment(Call call) {
   std::string id = call.params[0];
   auto card_payment = std::make_shared<std::optional<Payment>>();
-  auto build = [this, id, card_payment](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+  auto fx_drift = std::make_shared<bool>(false);
+  auto build = [this, id, card_payment, fx_drift](const Prepared& prepared, Call&) -> Result<ledger::Command> {
     Fields fields(prepared.object());
     if (Status known = fields.only({"amount"}); !known.ok()) return known.take_problem();
     Result<std::optional<Minor>> amount = fields.optional_amount("amount");
@@ -180,7 +208,20 @@ void Api::capture_payment(Call call) {
     if (payment->source_type == SourceType::card && payment->status == PaymentStatus::authorized) {
       *card_payment = payment.value();
     }
-    return ledger::Command(ledger::CapturePayment{id, amount.value()});
+    // The capture settles at the payment's own rate; a current rate that
+    // moved beyond the tolerance only marks it for review.
+    if (payment->fx) {
+      Result<FxRate> current = deps_.fx_rates.current(payment->currency, payment->fx->settlement_currency);
+      if (!current.ok()) return current.take_problem();
+      *fx_drift = rate_moved_more_than(payment->fx->rate, current->rate, options_.fx_drift_tolerance_bps);
+    }
+    return ledger::Command(ledger::CapturePayment{id, amount.value(), *fx_drift});
+  };
+  auto count_review = [this, fx_drift](const ledger::Outcome& outcome, Finish finish) {
+    if (*fx_drift && outcome.kind == ledger::Outcome::Kind::executed && outcome.reply.status == 200) {
+      fx_drift_reviews_.add();
+    }
+    finish(outcome);
   };
   // A card capture is confirmed at the gateway first, outside any
   // transaction; the gateway call is idempotent per payment, so a retry after
@@ -192,7 +233,7 @@ void Api::capture_payment(Call call) {
       deps_.ledger.submit(std::move(submission), std::move(done));
     }
   };
-  submit(std::move(call), true, build, {}, dispatch);
+  submit(std::move(call), true, build, count_review, dispatch);
 }
 
 void Api::void_payment(Call call) {

@@ -77,6 +77,9 @@ Config parse_config(int argc, char** argv) {
       ->envname("PAYD_RATE_LIMIT_PER_HOUR");
   app.add_option("--rate-limit-per-day", config.rate_limit_per_day, "New payments per customer per day")
       ->envname("PAYD_RATE_LIMIT_PER_DAY");
+  app.add_option("--fx-drift-tolerance-bps", config.fx_drift_tolerance_bps,
+                 "Rate move (basis points of the payment's rate) beyond which a capture gets review fx_drift")
+      ->envname("PAYD_FX_DRIFT_TOLERANCE_BPS")->check(CLI::Range(std::int64_t{0}, std::int64_t{10'000}));
   app.add_option("--bin-table", config.bin_table,
                  "BIN table CSV (prefix,brand,country,type); empty: bins.csv beside payd, else the source tree's")
       ->envname("PAYD_BIN_TABLE");

@@ -35,6 +35,7 @@ struct Config {
   std::int64_t rate_limit_per_minute = 5;
   std::int64_t rate_limit_per_hour = 10;
   std::int64_t rate_limit_per_day = 100;
+  std::int64_t fx_drift_tolerance_bps = 50;  // 0.5%
   std::string bin_table;  // empty: the shipped table, found as reference/bins.h says
 };
 

@@ -143,6 +143,7 @@ int run(const Config& config) {
   api::ApiOptions api_options;
   api_options.rate_limits = api::RateLimitOptions{config.rate_limits, config.rate_limit_per_minute,
                                                   config.rate_limit_per_hour, config.rate_limit_per_day};
+  api_options.fx_drift_tolerance_bps = config.fx_drift_tolerance_bps;
   api_options.card_fingerprint_key =
       load_or_make_secret(std::filesystem::path(config.data_dir) / "card_fingerprint.key", random);
   reference::FxRates fx_rates(ledger);

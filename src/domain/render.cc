@@ -98,6 +98,16 @@ std::string render(const Payment& p) {
     json.member("fee", p.fee);
     json.member_or_null("gateway", p.gateway).member_or_null("gateway_reference", p.gateway_reference);
     json.member_or_null("failure_code", p.failure_code);
+    if (p.fx) {
+      json.key("fx").begin_object();
+      json.member("rate", format_rate(p.fx->rate)).member("version", p.fx->version);
+      json.member("settlement_currency", p.fx->settlement_currency);
+      json.member("settlement_amount", p.fx->settlement_amount);
+      json.end_object();
+    } else {
+      json.key("fx").null();
+    }
+    json.member_or_null("review", p.review);
     json.member_or_null("description", p.description);
     json.member("created_at", format_rfc3339(p.created_at_ms));
     json.member("updated_at", format_rfc3339(p.updated_at_ms));

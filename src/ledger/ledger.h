@@ -83,6 +83,9 @@ struct WalletPayment {
   bool capture = true;
   std::string description;
   std::string metadata_json = "{}";
+  // The current rate from `currency` to the merchant's settlement currency,
+  // read by the API when they differ. Missing or of another pair: 400.
+  std::optional<FxRate> fx_rate;
 };
 
 // Phase 1 of a card payment: validate and record it `pending`, with the key
@@ -96,6 +99,7 @@ struct BeginCardPayment {
   bool capture = true;
   std::string description;
   std::string metadata_json = "{}";
+  std::optional<FxRate> fx_rate;  // as for WalletPayment
 };
 
 enum class GatewayResult { approved, declined, insufficient_funds, error, timeout };
@@ -114,6 +118,10 @@ struct FinishCardPayment {
 struct CapturePayment {
   std::string payment;
   std::optional<Minor> amount;
+  // The API found the current rate more than the tolerance away from a
+  // cross-currency payment's rate: a successful capture marks it for
+  // review (it still settles at the payment's rate).
+  bool fx_drift = false;
 };
 
 struct VoidPayment {

@@ -30,7 +30,8 @@ inline constexpr const char* payment_method_columns =
     "id, brand, bin, last4, exp_month, exp_year, fingerprint, customer, created_at, country, card_type";
 inline constexpr const char* payment_columns =
     "id, amount, currency, merchant, source_type, source_id, status, capture, amount_captured, amount_refunded, fee, "
-    "held, gateway, gateway_reference, failure_code, description, metadata, idempotency_key, created_at, updated_at";
+    "held, gateway, gateway_reference, failure_code, description, metadata, idempotency_key, created_at, updated_at, "
+    "fx_rate, fx_rate_mantissa, fx_rate_scale, fx_version, fx_settlement_currency, fx_settlement_amount, review";
 inline constexpr const char* fx_rate_columns = "base, quote, rate, mantissa, scale, version, updated_at";
 
 // Entry ids encode the entry's number (its place in posting order), so they
@@ -128,6 +129,16 @@ Payment read_payment(const Row& row) {
   payment.idempotency_key = row.text(17);
   payment.created_at_ms = row.integer(18);
   payment.updated_at_ms = row.integer(19);
+  if (!row.text(20).empty()) {
+    PaymentFx fx;
+    fx.rate = Rate{row.integer(21), static_cast<int>(row.integer(22))};
+    fx.version = row.integer(23);
+    fx.settlement_currency = row.text(24);
+    fx.settlement_amount = row.integer(25);
+    assert(format_rate(fx.rate) == row.text(20));  // the text and the exact form agree
+    payment.fx = std::move(fx);
+  }
+  payment.review = row.text(26);
   return payment;
 }
 

@@ -181,7 +181,22 @@ ALTER TABLE payment_methods ADD COLUMN country text;
 ALTER TABLE payment_methods ADD COLUMN card_type text CHECK (card_type IN ('credit', 'debit', 'prepaid'));
 )sql";
 
-constexpr std::array migrations = {migration_1, migration_2, migration_3};
+// Cross-currency payments: the rate, version and settled amount recorded
+// with the payment, its review flag, and the fx built-in account role.
+constexpr std::string_view migration_4 = R"sql(
+ALTER TABLE payments ADD COLUMN fx_rate text;
+ALTER TABLE payments ADD COLUMN fx_rate_mantissa bigint CHECK (fx_rate_mantissa > 0 AND fx_rate_mantissa <= 999999999999);
+ALTER TABLE payments ADD COLUMN fx_rate_scale integer CHECK (fx_rate_scale BETWEEN 0 AND 10);
+ALTER TABLE payments ADD COLUMN fx_version bigint CHECK (fx_version > 0);
+ALTER TABLE payments ADD COLUMN fx_settlement_currency text;
+ALTER TABLE payments ADD COLUMN fx_settlement_amount bigint CHECK (fx_settlement_amount > 0 AND fx_settlement_amount <= 1000000000000000);
+ALTER TABLE payments ADD COLUMN review text CHECK (review IN ('fx_drift'));
+ALTER TABLE account_records DROP CONSTRAINT account_records_role_check;
+ALTER TABLE account_records ADD CONSTRAINT account_records_role_check
+  CHECK (role IN ('external', 'fees', 'gateway_clearing', 'fx'));
+)sql";
+
+constexpr std::array migrations = {migration_1, migration_2, migration_3, migration_4};
 
 }  // namespace
 

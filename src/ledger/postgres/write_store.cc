@@ -65,11 +65,14 @@ std::vector<PreparedStatement> store_statements() {
       {"upsert_payment",
        "INSERT INTO payments (id, amount, currency, merchant, source_type, source_id, status, capture, "
        "amount_captured, amount_refunded, fee, held, gateway, gateway_reference, failure_code, description, "
-       "metadata, idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-       "$12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
+       "metadata, idempotency_key, created_at, updated_at, fx_rate, fx_rate_mantissa, fx_rate_scale, fx_version, "
+       "fx_settlement_currency, fx_settlement_amount, review) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+       "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) ON CONFLICT (id) DO "
+       "UPDATE SET status = excluded.status, "
        "amount_captured = excluded.amount_captured, amount_refunded = excluded.amount_refunded, fee = "
        "excluded.fee, held = excluded.held, gateway = excluded.gateway, gateway_reference = "
-       "excluded.gateway_reference, failure_code = excluded.failure_code, updated_at = excluded.updated_at"},
+       "excluded.gateway_reference, failure_code = excluded.failure_code, updated_at = excluded.updated_at, "
+       "review = excluded.review"},
       {"insert_refund",
        "INSERT INTO refunds (id, payment, amount, status, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6)"},
       {"upsert_fx_rate",
@@ -105,6 +108,7 @@ void name_accounts(const Command& command, NamedAccounts& named) {
     named.accounts.push_back(payment->account);
     named.merchants.push_back(payment->merchant);
     named.currencies.push_back(payment->currency);
+    if (payment->fx_rate) named.currencies.push_back(payment->fx_rate->quote);
   }
 }
 
@@ -127,7 +131,7 @@ void PostgresWriteStore::begin_batch(const std::vector<const Submission*>& submi
     for (int row = 0; row < merchant_accounts.size(); ++row) ids.push_back(merchant_accounts.text(row, 0));
   }
   for (const std::string& currency : named.currencies) {
-    for (SystemRole role : {SystemRole::external, SystemRole::fees, SystemRole::gateway_clearing}) {
+    for (SystemRole role : {SystemRole::external, SystemRole::fees, SystemRole::gateway_clearing, SystemRole::fx}) {
       auto known = system_accounts_.find(currency + std::string(to_string(role)));
       if (known != system_accounts_.end()) ids.push_back(known->second);
     }
@@ -376,6 +380,13 @@ void PostgresWriteStore::stage_rows(std::vector<PipelinedStatement>& pipeline) {
     parameters.add_text_or_null(p.gateway_reference).add_text_or_null(p.failure_code);
     parameters.add_text_or_null(p.description).add(p.metadata_json).add_text_or_null(p.idempotency_key);
     parameters.add(p.created_at_ms).add(p.updated_at_ms);
+    if (p.fx) {
+      parameters.add(format_rate(p.fx->rate)).add(p.fx->rate.mantissa).add(std::int64_t{p.fx->rate.scale});
+      parameters.add(p.fx->version).add(p.fx->settlement_currency).add(p.fx->settlement_amount);
+    } else {
+      for (int column = 21; column <= 26; ++column) parameters.add_text_or_null("");
+    }
+    parameters.add_text_or_null(p.review);
     pipeline.push_back({"upsert_payment", std::move(parameters), 1});
   }
   for (const std::string& name : key_order_) {

@@ -50,12 +50,14 @@ struct SqliteWriteStore::Statements {
         upsert_payment(c,
                        "INSERT INTO payments (id, amount, currency, merchant, source_type, source_id, status, "
                        "capture, amount_captured, amount_refunded, fee, held, gateway, gateway_reference, "
-                       "failure_code, description, metadata, idempotency_key, created_at, updated_at) VALUES (?, "
-                       "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                       "failure_code, description, metadata, idempotency_key, created_at, updated_at, fx_rate, "
+                       "fx_rate_mantissa, fx_rate_scale, fx_version, fx_settlement_currency, fx_settlement_amount, "
+                       "review) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                       "?) ON CONFLICT (id) DO UPDATE SET "
                        "status = excluded.status, amount_captured = excluded.amount_captured, amount_refunded = "
                        "excluded.amount_refunded, fee = excluded.fee, held = excluded.held, gateway = "
                        "excluded.gateway, gateway_reference = excluded.gateway_reference, failure_code = "
-                       "excluded.failure_code, updated_at = excluded.updated_at"),
+                       "excluded.failure_code, updated_at = excluded.updated_at, review = excluded.review"),
         insert_refund(c,
                       "INSERT INTO refunds (id, payment, amount, status, reason, created_at) VALUES (?, ?, ?, ?, ?, "
                       "?)"),
@@ -269,6 +271,13 @@ void SqliteWriteStore::put_payment(const Payment& p) {
   upsert.bind(11, p.fee).bind(12, p.held).bind_text_or_null(13, p.gateway).bind_text_or_null(14, p.gateway_reference);
   upsert.bind_text_or_null(15, p.failure_code).bind_text_or_null(16, p.description).bind(17, p.metadata_json);
   upsert.bind_text_or_null(18, p.idempotency_key).bind(19, p.created_at_ms).bind(20, p.updated_at_ms);
+  if (p.fx) {
+    upsert.bind(21, format_rate(p.fx->rate)).bind(22, p.fx->rate.mantissa).bind(23, std::int64_t{p.fx->rate.scale});
+    upsert.bind(24, p.fx->version).bind(25, p.fx->settlement_currency).bind(26, p.fx->settlement_amount);
+  } else {
+    for (int column = 21; column <= 26; ++column) upsert.bind_null(column);
+  }
+  upsert.bind_text_or_null(27, p.review);
   upsert.run();
 }
 
