@@ -203,5 +203,32 @@ TEST_P(ExecutorContract, FxRateVersionsCountEachPairsUpdates) {
   EXPECT_NE(third.reply.body.find(R"("rate":"1","version":3)"), std::string::npos) << third.reply.body;
 }
 
+TEST_P(ExecutorContract, CrossCurrencyPaymentBalancesEachCurrencyThroughTheFxAccounts) {
+  MerchantFields fields;
+  fields.name = "Shop";
+  fields.settlement_currency = "USD";
+  fields.max_amount = 1'000'000;
+  Outcome merchant = one(CreateMerchant{fields});
+  ASSERT_EQ(merchant.reply.status, 201u);
+  std::string merchant_id = merchant.reply.body.substr(7, merchant.reply.body.find('"', 7) - 7);
+  std::string customer = new_account("JPY");
+  ASSERT_EQ(one(MakeDeposit{customer, 10'000, "JPY", "{}"}).reply.status, 201u);
+
+  WalletPayment payment{1'234, "JPY", merchant_id, customer, true, "", "{}"};
+  Outcome refused = one(payment);
+  EXPECT_EQ(refused.reply.status, 400u) << "no rate";
+  EXPECT_NE(refused.reply.body.find(R"("param":"currency")"), std::string::npos) << refused.reply.body;
+  payment.fx_rate = FxRate{"JPY", "USD", Rate{67, 4}, 3, 0};
+  Outcome paid = one(payment);
+  ASSERT_EQ(paid.reply.status, 201u) << paid.reply.body;
+  EXPECT_NE(paid.reply.body.find(R"("fx":{"rate":"0.0067","version":3,"settlement_currency":"USD",)"
+                                 R"("settlement_amount":827})"),
+            std::string::npos)
+      << paid.reply.body;
+  EXPECT_EQ(account(customer).balance, 10'000 - 1'234);
+  payment.fx_rate = FxRate{"USD", "JPY", Rate{149, 0}, 1, 0};
+  EXPECT_EQ(one(payment).reply.status, 400u) << "a rate of the wrong direction is refused";
+}
+
 }  // namespace
 }  // namespace payd::ledger
