@@ -77,7 +77,8 @@ void Api::create_payment(Call call) {
     if (!currency.ok()) return currency.take_problem();
     Result<std::string> merchant = fields.id("merchant", "mer_");
     if (!merchant.ok()) return merchant.take_problem();
-    Result<std::optional<FxRate>> fx_rate = rate_for_payment(deps_.ledger, deps_.fx_rates, merchant.value(), currency.value());
+    Result<std::optional<FxRate>> fx_rate =
+        rate_for_payment(deps_.ledger, deps_.fx_rates, merchant.value(), currency.value());
     if (!fx_rate.ok()) return fx_rate.take_problem();
     Result<std::optional<std::string>> method_id = fields.optional_id("payment_method", "pm_");
     if (!method_id.ok()) return method_id.take_problem();

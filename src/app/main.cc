@@ -132,9 +132,9 @@ int run(const Config& config) {
   gateway::SimulatedGateway gateway(server.scheduler(), std::chrono::milliseconds(config.gateway_latency_ms),
                                     config.gateway_health_file);
   gateway::MemoryStatusStore gateway_statuses(clock);
-  gateway::HealthChecker health_checker(
-      {&gateway}, gateway_statuses, server.scheduler(), clock,
-      {std::chrono::milliseconds(config.gateway_health_interval_ms), std::chrono::milliseconds(config.gateway_timeout_ms)});
+  gateway::HealthCheckOptions health_options{std::chrono::milliseconds(config.gateway_health_interval_ms),
+                                             std::chrono::milliseconds(config.gateway_timeout_ms)};
+  gateway::HealthChecker health_checker({&gateway}, gateway_statuses, server.scheduler(), clock, health_options);
   payments::CardFlowOptions card_options;
   card_options.gateway_timeout = std::chrono::milliseconds(config.gateway_timeout_ms);
   card_options.attempts_max = config.gateway_attempts_max;

@@ -110,7 +110,9 @@ std::vector<Executor::Leg> Executor::capture_legs(Account& source, const Merchan
   if (payment.fx) {
     assert(merchant.settlement_currency == payment.fx->settlement_currency);
     legs.push_back(Leg{&store_.system_account(payment.currency, SystemRole::fx), amount});
-    if (settled != 0) legs.push_back(Leg{&store_.system_account(merchant.settlement_currency, SystemRole::fx), -settled});
+    if (settled != 0) {
+      legs.push_back(Leg{&store_.system_account(merchant.settlement_currency, SystemRole::fx), -settled});
+    }
   } else {
     assert(settled == amount);
   }
@@ -530,7 +532,9 @@ Executor::Decision Executor::run(const RefundPayment& command, const Submission&
   std::vector<Leg> legs;
   if (settled != 0) legs.push_back(Leg{merchant_account, -settled});
   if (payment->fx) {
-    if (settled != 0) legs.push_back(Leg{&store_.system_account(merchant->settlement_currency, SystemRole::fx), settled});
+    if (settled != 0) {
+      legs.push_back(Leg{&store_.system_account(merchant->settlement_currency, SystemRole::fx), settled});
+    }
     legs.push_back(Leg{&store_.system_account(payment->currency, SystemRole::fx), -amount});
   }
   legs.push_back(Leg{destination, amount});

@@ -31,7 +31,9 @@ std::vector<std::string_view> split_fields(std::string_view line) {
 
 // Why a data line is not a range; empty when it is one.
 std::string check_range(const std::vector<std::string_view>& fields) {
-  if (fields.size() != 4) return "expected 4 fields (prefix,brand,country,type), found " + std::to_string(fields.size());
+  if (fields.size() != 4) {
+    return "expected 4 fields (prefix,brand,country,type), found " + std::to_string(fields.size());
+  }
   if (!all_digits(fields[0]) || fields[0].size() < bin_digits_min || fields[0].size() > bin_digits_max) {
     return "prefix '" + std::string(fields[0]) + "' is not 6 to 8 digits";
   }

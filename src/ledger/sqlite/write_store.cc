@@ -61,8 +61,9 @@ struct SqliteWriteStore::Statements {
         insert_refund(c,
                       "INSERT INTO refunds (id, payment, amount, status, reason, created_at) VALUES (?, ?, ?, ?, ?, "
                       "?)"),
-        upsert_fx_rate(c, "INSERT INTO fx_rates (base, quote, rate, mantissa, scale, version, updated_at) VALUES (?, ?, ?, ?, ?, 1, "
-                       "?) ON CONFLICT (base, quote) DO UPDATE SET rate = excluded.rate, mantissa = excluded.mantissa, "
+        upsert_fx_rate(c,
+                       "INSERT INTO fx_rates (base, quote, rate, mantissa, scale, version, updated_at) VALUES (?, ?, "
+                       "?, ?, ?, 1, ?) ON CONFLICT (base, quote) DO UPDATE SET rate = excluded.rate, mantissa = excluded.mantissa, "
                        "scale = excluded.scale, version = fx_rates.version + 1, updated_at = excluded.updated_at "
                        "RETURNING " + std::string(fx_rate_columns)) {}
 
