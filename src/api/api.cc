@@ -40,7 +40,9 @@ Api::Api(Dependencies dependencies, ApiOptions options)
       keys_in_use_(deps_.registry.counter("payd_idempotency_conflicts_total",
                                           "Requests refused because their key was used with another request",
                                           {{"code", "idempotency_key_in_use"}})),
-      rate_limited_(deps_.registry.counter("payd_rate_limited_total", "Payment attempts refused by a rate limit")) {
+      rate_limited_(deps_.registry.counter("payd_rate_limited_total", "Payment attempts refused by a rate limit")),
+      fx_drift_reviews_(deps_.registry.counter("payd_fx_drift_reviews_total",
+                                               "Cross-currency captures marked for review: the rate had drifted")) {
   add_routes();
 }
 
@@ -76,6 +78,9 @@ void Api::add_routes() {
   add("POST", "/v1/sessions", &Api::create_session);
   add("GET", "/v1/sessions/*", &Api::get_session);
   add("GET", "/v1/gateways", &Api::list_gateways);
+  add("PUT", "/v1/fx_rates/*/*", &Api::put_fx_rate);
+  add("GET", "/v1/fx_rates/*/*", &Api::get_fx_rate);
+  add("GET", "/v1/bins/*", &Api::get_bin);
   add("GET", "/v1/admin/status", &Api::admin_status);
   add("GET", "/v1/admin/trial_balance", &Api::trial_balance);
 }

@@ -31,10 +31,13 @@
 #include "core/ids.h"
 #include "domain/render.h"
 #include "gateway/gateway.h"
+#include "gateway/health.h"
 #include "http/http.h"
 #include "ledger/ledger.h"
 #include "metrics/metrics.h"
 #include "payments/card_flow.h"
+#include "reference/bins.h"
+#include "reference/fx_rates.h"
 
 namespace payd::api {
 
@@ -43,6 +46,9 @@ struct ApiOptions {
   std::int64_t session_ttl_ms = 15 * 60 * 1000;
   std::string card_fingerprint_key;  // secret for card fingerprints
   std::string ledger_backend = "sqlite";
+  // A cross-currency capture is marked review:"fx_drift" when the current
+  // rate is more than this many basis points away from the payment's.
+  std::int64_t fx_drift_tolerance_bps = 50;
 };
 
 struct Dependencies {
@@ -53,7 +59,10 @@ struct Dependencies {
   Clock& clock;
   IdGenerator& ids;
   metrics::Registry& registry;
-  cache::CacheAside& reference;          // merchant config, payment methods (cache-aside)
+  reference::FxRates& fx_rates;
+  reference::Bins& bins;
+  gateway::StatusStore& gateway_statuses;
+  cache::CacheAside& reference_cache;    // merchant config, payment methods (cache-aside)
   cache::RedisCache* redis = nullptr;    // the payment cache on Redis, when configured
 };
 
@@ -154,6 +163,10 @@ class Api final : public http::Handler {
   // A payment method, through the cache (created_at left out).
   Result<PaymentMethod> cached_payment_method(const std::string& id);
   std::string cache_status() const;
+  // Reference data: FX rates, BINs (reference_routes.cc).
+  void put_fx_rate(Call call);
+  void get_fx_rate(Call call);
+  void get_bin(Call call);
 
   Dependencies deps_;
   ApiOptions options_;
@@ -163,6 +176,7 @@ class Api final : public http::Handler {
   std::vector<Route> routes_;
   metrics::Counter& keys_in_use_;
   metrics::Counter& rate_limited_;
+  metrics::Counter& fx_drift_reviews_;
 };
 
 template <typename T>

@@ -174,7 +174,7 @@ void Api::update_merchant(Call call) {
   // every node sees the change.
   auto next = [this, id](const ledger::Outcome& outcome, Finish finish) {
     if (outcome.reply.status != 200) return finish(outcome);
-    deps_.reference.invalidate(merchant_cache_key(id), [finish, outcome] { finish(outcome); });
+    deps_.reference_cache.invalidate(merchant_cache_key(id), [finish, outcome] { finish(outcome); });
   };
   submit(std::move(call), false, build, next);
 }
@@ -188,7 +188,7 @@ void Api::get_merchant(Call call) {
 
 void Api::create_payment_method(Call call) {
   std::string secret = options_.card_fingerprint_key;
-  submit(std::move(call), false, [secret](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+  submit(std::move(call), false, [this, secret](const Prepared& prepared, Call&) -> Result<ledger::Command> {
     Fields fields(prepared.object());
     if (Status known = fields.only({"type", "card", "customer"}); !known.ok()) return known.take_problem();
     Result<std::string> type = fields.required_string("type", 16);
@@ -218,12 +218,16 @@ void Api::create_payment_method(Call call) {
     method.exp_year = static_cast<int>(year.value());
     method.fingerprint = card_fingerprint(secret, number.value());
     method.customer = customer.value().value_or("");
+    if (std::optional<reference::BinRange> range = deps_.bins.lookup(number.value())) {
+      method.country = range->country;
+      method.card_type = range->type;
+    }
     return ledger::Command(ledger::CreatePaymentMethod{std::move(method)});
   });
 }
 
 Result<std::string> Api::payment_method_json(const std::string& id) {
-  return deps_.reference.get(payment_method_cache_key(id), payment_method_cache_ttl_ms, [&]() -> Result<std::string> {
+  return deps_.reference_cache.get(payment_method_cache_key(id), payment_method_cache_ttl_ms, [&]() -> Result<std::string> {
     Result<PaymentMethod> method = deps_.ledger.payment_method(id);
     if (!method.ok()) return method.take_problem();
     return render(method.value());

@@ -63,8 +63,8 @@ void Api::admin_status(Call call) {
   if (deps_.redis) json.member("cache", resilience::to_string(deps_.redis->breaker().state()));
   json.end_object();
   json.key("cache").begin_object();
-  json.member("l1_entries", static_cast<std::int64_t>(deps_.reference.l1_size()));
-  json.member("l1_live", deps_.reference.l1_live());
+  json.member("l1_entries", static_cast<std::int64_t>(deps_.reference_cache.l1_size()));
+  json.member("l1_live", deps_.reference_cache.l1_live());
   if (deps_.redis) json.member("connected", deps_.redis->client().connected());
   json.end_object();
   json.key("queues").begin_object();
@@ -98,11 +98,18 @@ void Api::trial_balance(Call call) {
   reply(call, 200, std::move(body));
 }
 
+// What the health checker last saw of each gateway; a gateway with no
+// status in the last 5 minutes is down, checked_at null (gateway/health.h).
 void Api::list_gateways(Call call) {
+  const std::string& name = deps_.gateway.name();
+  std::optional<gateway::GatewayStatus> status = deps_.gateway_statuses.get(name);
   std::string item;
   JsonWriter json(item);
-  json.begin_object().member("name", deps_.gateway.name()).member("status", "up").member("circuit", "closed");
-  json.member("checked_at", format_rfc3339(deps_.clock.now_ms())).end_object();
+  json.begin_object().member("object", "gateway").member("name", name);
+  json.member("status", status ? gateway::to_string(status->status) : "down");
+  json.member("circuit", status ? status->circuit : "closed");
+  json.member_or_null("checked_at", status ? format_rfc3339(status->checked_at_ms) : std::string());
+  json.end_object();
   reply(call, 200, render_list({item}, false));
 }
 

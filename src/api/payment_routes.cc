@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "api/body.h"
+#include "core/fx.h"
 #include "core/json_writer.h"
 
 namespace payd::api {
@@ -73,6 +74,35 @@ std::optional<PaymentMethod> payment_method_from_json(const std::string& text) {
   return method;
 }
 
+// The current rate from `currency` to the settlement currency of the
+// merchant (`merchant_json`, through the cache), when they differ. An
+// unknown merchant is left to the ledger, which refuses it; a missing rate
+// is 400 with param currency, and nothing is written.
+Result<std::optional<FxRate>> rate_for_payment(const Result<std::string>& merchant_json, reference::FxRates& fx_rates,
+                                               const std::string& merchant_id, const std::string& currency) {
+  if (!merchant_json.ok()) {
+    if (merchant_json.problem().code == "not_found") return std::optional<FxRate>();
+    return merchant_json.problem();
+  }
+  boost::system::error_code error;
+  boost::json::value merchant = boost::json::parse(merchant_json.value(), error);
+  const boost::json::value* currency_value =
+      !error && merchant.is_object() ? merchant.get_object().if_contains("settlement_currency") : nullptr;
+  if (!currency_value || !currency_value->is_string()) {
+    return make_problem("internal_error", "the merchant's settlement currency could not be read");
+  }
+  const std::string settlement(currency_value->get_string());
+  if (settlement == currency) return std::optional<FxRate>();
+  Result<FxRate> rate = fx_rates.current(currency, settlement);
+  if (!rate.ok()) {
+    if (rate.problem().code != "not_found") return rate.take_problem();
+    return invalid_request("merchant " + merchant_id + " settles in " + settlement + " and there is no " + currency +
+                               "/" + settlement + " FX rate",
+                           "currency");
+  }
+  return std::optional<FxRate>(std::move(rate.value()));
+}
+
 }  // namespace
 
 Result<PaymentMethod> Api::cached_payment_method(const std::string& id) {
@@ -84,7 +114,7 @@ Result<PaymentMethod> Api::cached_payment_method(const std::string& id) {
 }
 
 Result<std::string> Api::merchant_json(const std::string& id) {
-  return deps_.reference.get(merchant_cache_key(id), merchant_cache_ttl_ms, [&]() -> Result<std::string> {
+  return deps_.reference_cache.get(merchant_cache_key(id), merchant_cache_ttl_ms, [&]() -> Result<std::string> {
     Result<Merchant> merchant = deps_.ledger.merchant(id);
     if (!merchant.ok()) return merchant.take_problem();
     return render(merchant.value());
@@ -106,6 +136,9 @@ void Api::create_payment(Call call) {
     if (!currency.ok()) return currency.take_problem();
     Result<std::string> merchant = fields.id("merchant", "mer_");
     if (!merchant.ok()) return merchant.take_problem();
+    Result<std::optional<FxRate>> fx_rate =
+        rate_for_payment(merchant_json(merchant.value()), deps_.fx_rates, merchant.value(), currency.value());
+    if (!fx_rate.ok()) return fx_rate.take_problem();
     Result<std::optional<std::string>> method_id = fields.optional_id("payment_method", "pm_");
     if (!method_id.ok()) return method_id.take_problem();
     Result<std::optional<std::string>> account = fields.optional_id("account", "acct_");
@@ -173,10 +206,11 @@ void Api::create_payment(Call call) {
     std::string text = description.value().value_or("");
     if (context->method) {
       return ledger::Command(ledger::BeginCardPayment{payment.amount, payment.currency, payment.merchant,
-                                                      context->method->id, payment.capture, text, metadata.value()});
+                                                      context->method->id, payment.capture, text, metadata.value(),
+                                                      fx_rate.value()});
     }
     return ledger::Command(ledger::WalletPayment{payment.amount, payment.currency, payment.merchant, *account.value(),
-                                                 payment.capture, text, metadata.value()});
+                                                 payment.capture, text, metadata.value(), fx_rate.value()});
   };
 
   std::string request_id = call.request.request_id;
@@ -219,7 +253,8 @@ void Api::list_payments(Call call) {
 void Api::capture_payment(Call call) {
   std::string id = call.params[0];
   auto card_payment = std::make_shared<std::optional<Payment>>();
-  auto build = [this, id, card_payment](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+  auto fx_drift = std::make_shared<bool>(false);
+  auto build = [this, id, card_payment, fx_drift](const Prepared& prepared, Call&) -> Result<ledger::Command> {
     Fields fields(prepared.object());
     if (Status known = fields.only({"amount"}); !known.ok()) return known.take_problem();
     Result<std::optional<Minor>> amount = fields.optional_amount("amount");
@@ -233,7 +268,20 @@ void Api::capture_payment(Call call) {
     if (payment->source_type == SourceType::card && payment->status == PaymentStatus::authorized) {
       *card_payment = payment.value();
     }
-    return ledger::Command(ledger::CapturePayment{id, amount.value()});
+    // The capture settles at the payment's own rate; a current rate that
+    // moved beyond the tolerance only marks it for review.
+    if (payment->fx) {
+      Result<FxRate> current = deps_.fx_rates.current(payment->currency, payment->fx->settlement_currency);
+      if (!current.ok()) return current.take_problem();
+      *fx_drift = rate_moved_more_than(payment->fx->rate, current->rate, options_.fx_drift_tolerance_bps);
+    }
+    return ledger::Command(ledger::CapturePayment{id, amount.value(), *fx_drift});
+  };
+  auto count_review = [this, fx_drift](const ledger::Outcome& outcome, Finish finish) {
+    if (*fx_drift && outcome.kind == ledger::Outcome::Kind::executed && outcome.reply.status == 200) {
+      fx_drift_reviews_.add();
+    }
+    finish(outcome);
   };
   // A card capture is confirmed at the gateway first, outside any
   // transaction; the gateway call is idempotent per payment, so a retry after
@@ -245,7 +293,7 @@ void Api::capture_payment(Call call) {
       deps_.ledger.submit(std::move(submission), std::move(done));
     }
   };
-  submit(std::move(call), true, build, {}, dispatch);
+  submit(std::move(call), true, build, count_review, dispatch);
 }
 
 void Api::void_payment(Call call) {

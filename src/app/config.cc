@@ -79,6 +79,12 @@ Config parse_config(int argc, char** argv) {
       ->envname("PAYD_GATEWAY_TIMEOUT_MS")->check(CLI::Range(1, 600'000));
   app.add_option("--gateway-attempts-max", config.gateway_attempts_max, "Gateway tries on 5xx, with backoff")
       ->envname("PAYD_GATEWAY_ATTEMPTS_MAX")->check(CLI::Range(1, 10));
+  app.add_option("--gateway-health-interval-ms", config.gateway_health_interval_ms,
+                 "How often each gateway's health is probed (GET /v1/gateways)")
+      ->envname("PAYD_GATEWAY_HEALTH_INTERVAL_MS")->check(CLI::Range(10, 3'600'000));
+  app.add_option("--gateway-health-file", config.gateway_health_file,
+                 "Simulated gateway reports this file's first word (up|degraded|down) as its health; for tests")
+      ->envname("PAYD_GATEWAY_HEALTH_FILE");
   app.add_option("--recovery-interval-ms", config.recovery_interval_ms, "How often pending payments are resolved")
       ->envname("PAYD_RECOVERY_INTERVAL_MS")->check(CLI::Range(10, 3'600'000));
   app.add_option("--idempotency-retention-s", config.idempotency_retention_s, "How long idempotency keys are kept")
@@ -91,6 +97,12 @@ Config parse_config(int argc, char** argv) {
       ->envname("PAYD_RATE_LIMIT_PER_HOUR");
   app.add_option("--rate-limit-per-day", config.rate_limit_per_day, "New payments per customer per day")
       ->envname("PAYD_RATE_LIMIT_PER_DAY");
+  app.add_option("--fx-drift-tolerance-bps", config.fx_drift_tolerance_bps,
+                 "Rate move (basis points of the payment's rate) beyond which a capture gets review fx_drift")
+      ->envname("PAYD_FX_DRIFT_TOLERANCE_BPS")->check(CLI::Range(std::int64_t{0}, std::int64_t{10'000}));
+  app.add_option("--bin-table", config.bin_table,
+                 "BIN table CSV (prefix,brand,country,type); empty: bins.csv beside payd, else the source tree's")
+      ->envname("PAYD_BIN_TABLE");
 
   try {
     app.parse(argc, argv);

@@ -27,6 +27,8 @@ struct Config {
   int gateway_latency_ms = 5;
   int gateway_timeout_ms = 2'000;
   int gateway_attempts_max = 3;
+  int gateway_health_interval_ms = 10'000;
+  std::string gateway_health_file;  // empty: the simulated gateway is always up
   int recovery_interval_ms = 1'000;
   std::int64_t idempotency_retention_s = 72 * 3600;
   bool rate_limits = true;
@@ -43,6 +45,8 @@ struct Config {
   int cache_breaker_open_ms = 30'000;
   int cache_l1_ttl_ms = 2'000;
   std::size_t cache_l1_entries_max = 10'000;
+  std::int64_t fx_drift_tolerance_bps = 50;  // 0.5%
+  std::string bin_table;  // empty: the shipped table, found as reference/bins.h says
 };
 
 // Parses the command line. Returns the config, or exits the process for

@@ -13,12 +13,15 @@
 #include "cache/redis_cache.h"
 #include "redis/client.h"
 #include "resilience/circuit_breaker.h"
+#include "gateway/health.h"
 #include "gateway/simulated_gateway.h"
 #include "http/server.h"
 #include "ledger/postgres/postgres_ledger.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 #include "payments/card_flow.h"
 #include "payments/recovery_worker.h"
+#include "reference/bins.h"
+#include "reference/fx_rates.h"
 
 namespace payd::app {
 namespace {
@@ -152,8 +155,13 @@ int run(const Config& config) {
   cache::CacheAsideOptions aside_options;
   aside_options.l1_ttl_ms = config.cache_l1_ttl_ms;
   aside_options.l1_entries_max = config.cache_l1_entries_max;
-  cache::CacheAside reference(redis_cache.get(), clock, random, registry, aside_options);
-  gateway::SimulatedGateway gateway(server.scheduler(), std::chrono::milliseconds(config.gateway_latency_ms));
+  cache::CacheAside reference_cache(redis_cache.get(), clock, random, registry, aside_options);
+  gateway::SimulatedGateway gateway(server.scheduler(), std::chrono::milliseconds(config.gateway_latency_ms),
+                                    config.gateway_health_file);
+  gateway::MemoryStatusStore gateway_statuses(clock);
+  gateway::HealthCheckOptions health_options{std::chrono::milliseconds(config.gateway_health_interval_ms),
+                                             std::chrono::milliseconds(config.gateway_timeout_ms)};
+  gateway::HealthChecker health_checker({&gateway}, gateway_statuses, server.scheduler(), clock, health_options);
   payments::CardFlowOptions card_options;
   card_options.gateway_timeout = std::chrono::milliseconds(config.gateway_timeout_ms);
   card_options.attempts_max = config.gateway_attempts_max;
@@ -162,10 +170,19 @@ int run(const Config& config) {
   api::ApiOptions api_options;
   api_options.rate_limits = api::RateLimitOptions{config.rate_limits, config.rate_limit_per_minute,
                                                   config.rate_limit_per_hour, config.rate_limit_per_day};
+  api_options.fx_drift_tolerance_bps = config.fx_drift_tolerance_bps;
   api_options.card_fingerprint_key =
       load_or_make_secret(std::filesystem::path(config.data_dir) / "card_fingerprint.key", random);
-  api::Api api(api::Dependencies{ledger, cache, gateway, card_flow, clock, ids, registry, reference, redis_cache.get()},
-              api_options);
+  reference::FxRates fx_rates(ledger, [&reference_cache](const std::string& key, std::int64_t ttl_ms,
+                                                        const std::function<Result<std::string>()>& load) {
+    return reference_cache.get(key, ttl_ms, load);
+  });
+  Result<reference::BinTable> bin_table = reference::load_bin_table(config.bin_table);
+  if (!bin_table.ok()) fail(bin_table.problem().detail);
+  reference::Bins bins(std::move(bin_table.value()));
+  api::Api api(api::Dependencies{ledger, cache, gateway, card_flow, clock, ids, registry, fx_rates, bins,
+                                 gateway_statuses, reference_cache, redis_cache.get()},
+               api_options);
   forwarding.set_target(api);
 
   payments::RecoveryOptions recovery_options;
@@ -182,7 +199,9 @@ int run(const Config& config) {
                redis_cache ? "redis" : "in-process", config.batch_size_max);
 
   recovery.start();
+  health_checker.start();
   server.set_on_shutdown([&] {
+    health_checker.stop();
     recovery.stop();
     ledger.shutdown();
   });

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "core/fx.h"
 #include "core/money.h"
 #include "domain/payment_state.h"
 
@@ -19,8 +20,11 @@ enum class AccountType { customer, merchant, internal };
 std::string_view to_string(AccountType type);
 std::optional<AccountType> parse_account_type(std::string_view text);
 
-// Built-in accounts, one of each per currency, made on first use.
-enum class SystemRole { none, external, fees, gateway_clearing };
+// Built-in accounts, one of each per currency, made on first use. The fx
+// account of a currency is the counterparty of cross-currency payments:
+// it takes the payment currency on one side and pays out the settlement
+// currency on the other, so each currency balances on its own.
+enum class SystemRole { none, external, fees, gateway_clearing, fx };
 std::string_view to_string(SystemRole role);
 
 struct Account {
@@ -95,6 +99,18 @@ struct PaymentMethod {
   std::string fingerprint;  // keyed hash of the number; the number itself is never kept
   std::string customer;     // account id or empty
   std::int64_t created_at_ms = 0;
+  std::string country;    // issuing country from the BIN table; empty when unknown
+  std::string card_type;  // credit, debit or prepaid from the BIN table; empty when unknown
+};
+
+// How a payment in another currency than its merchant's settlement
+// currency converts: at the rate current when it was created, recorded with
+// it and used for its capture and refunds whatever the rate does later.
+struct PaymentFx {
+  Rate rate;                        // payment currency -> settlement currency
+  std::int64_t version = 0;         // the rate's version
+  std::string settlement_currency;  // the merchant's
+  Minor settlement_amount = 0;      // `amount` converted (core/fx.h: half to even)
 };
 
 enum class SourceType { card, account };
@@ -121,7 +137,14 @@ struct Payment {
   std::string idempotency_key;  // the key that created it (for recovery)
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
+  std::optional<PaymentFx> fx;  // when the currency differs from the settlement currency
+  std::string review;           // "fx_drift", or empty
 };
+
+// What a cross-currency payment's `amount` of its own currency settles as
+// (the whole `amount` for any other payment). Precondition: 0 <= amount <=
+// payment.amount, whose conversion fitted when the payment was made.
+Minor settlement_of(const Payment& payment, Minor amount);
 
 enum class RefundStatus { succeeded, pending, failed };
 std::string_view to_string(RefundStatus status);
@@ -133,6 +156,17 @@ struct Refund {
   RefundStatus status = RefundStatus::succeeded;
   std::string reason;
   std::int64_t created_at_ms = 0;
+};
+
+// The current rate of a currency pair (API.md, Reference data): one unit
+// of `base` buys `rate` units of `quote`. `version` is 1 for the first rate
+// of the pair and one more for each later one.
+struct FxRate {
+  std::string base;
+  std::string quote;
+  Rate rate;
+  std::int64_t version = 0;
+  std::int64_t updated_at_ms = 0;
 };
 
 }  // namespace payd

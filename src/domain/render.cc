@@ -78,6 +78,7 @@ std::string render(const PaymentMethod& p) {
     json.member("brand", p.brand).member("bin", p.bin).member("last4", p.last4);
     json.member("exp_month", p.exp_month).member("exp_year", p.exp_year);
     json.member("fingerprint", p.fingerprint);
+    json.member_or_null("country", p.country).member_or_null("type", p.card_type);
     json.end_object();
     json.member_or_null("customer", p.customer);
     json.member("created_at", format_rfc3339(p.created_at_ms));
@@ -97,6 +98,16 @@ std::string render(const Payment& p) {
     json.member("fee", p.fee);
     json.member_or_null("gateway", p.gateway).member_or_null("gateway_reference", p.gateway_reference);
     json.member_or_null("failure_code", p.failure_code);
+    if (p.fx) {
+      json.key("fx").begin_object();
+      json.member("rate", format_rate(p.fx->rate)).member("version", p.fx->version);
+      json.member("settlement_currency", p.fx->settlement_currency);
+      json.member("settlement_amount", p.fx->settlement_amount);
+      json.end_object();
+    } else {
+      json.key("fx").null();
+    }
+    json.member_or_null("review", p.review);
     json.member_or_null("description", p.description);
     json.member("created_at", format_rfc3339(p.created_at_ms));
     json.member("updated_at", format_rfc3339(p.updated_at_ms));
@@ -110,6 +121,14 @@ std::string render(const Refund& r) {
     json.member("amount", r.amount).member("status", to_string(r.status));
     json.member_or_null("reason", r.reason);
     json.member("created_at", format_rfc3339(r.created_at_ms));
+  });
+}
+
+std::string render(const FxRate& f) {
+  return object([&](JsonWriter& json) {
+    json.member("object", "fx_rate").member("base", f.base).member("quote", f.quote);
+    json.member("rate", format_rate(f.rate)).member("version", f.version);
+    json.member("updated_at", format_rfc3339(f.updated_at_ms));
   });
 }
 

@@ -19,6 +19,7 @@ std::string render(const Merchant& merchant);
 std::string render(const PaymentMethod& method);
 std::string render(const Payment& payment);
 std::string render(const Refund& refund);
+std::string render(const FxRate& rate);
 
 // {"object":"list","data":[...],"has_more":...} from rendered items.
 std::string render_list(const std::vector<std::string>& items, bool has_more);

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "core/money.h"
 
@@ -31,6 +32,10 @@ struct Answer {
 
 using Callback = std::function<void(Answer)>;
 
+// How a gateway says it is doing (API.md, GET /v1/gateways).
+enum class Health { up, degraded, down };
+std::string_view to_string(Health health);
+
 class Gateway {
  public:
   virtual ~Gateway() = default;
@@ -40,6 +45,9 @@ class Gateway {
   virtual void lookup(const std::string& payment_id, Callback done) = 0;
   // Captures an authorised payment (idempotent per payment id).
   virtual void capture(const std::string& payment_id, Minor amount, Callback done) = 0;
+  // A cheap status probe that charges nothing. Like every call it may never
+  // answer; the health checker treats that as down.
+  virtual void health(std::function<void(Health)> done) = 0;
 };
 
 }  // namespace payd::gateway

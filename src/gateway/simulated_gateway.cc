@@ -1,11 +1,21 @@
 #include "gateway/simulated_gateway.h"
 
 #include <algorithm>
+#include <fstream>
 
 namespace payd::gateway {
 
-SimulatedGateway::SimulatedGateway(Scheduler& scheduler, std::chrono::milliseconds latency)
-    : scheduler_(scheduler), latency_(latency) {}
+std::string_view to_string(Health health) {
+  switch (health) {
+    case Health::up: return "up";
+    case Health::degraded: return "degraded";
+    case Health::down: return "down";
+  }
+  return "down";
+}
+
+SimulatedGateway::SimulatedGateway(Scheduler& scheduler, std::chrono::milliseconds latency, std::string health_file)
+    : scheduler_(scheduler), latency_(latency), health_file_(std::move(health_file)) {}
 
 Status SimulatedGateway::decide(const std::string& bin, const std::string& last4) {
   if (bin == "400000") {
@@ -67,6 +77,18 @@ std::size_t SimulatedGateway::charges() const {
   return static_cast<std::size_t>(std::count_if(decisions_.begin(), decisions_.end(), [](const auto& entry) {
     return entry.second.status == Status::approved;
   }));
+}
+
+void SimulatedGateway::health(std::function<void(Health)> done) {
+  Health health = Health::up;
+  if (!health_file_.empty()) {
+    std::ifstream file(health_file_);
+    std::string word;
+    if (file >> word) {
+      health = word == "up" ? Health::up : word == "degraded" ? Health::degraded : Health::down;
+    }
+  }
+  scheduler_.post_after(latency_, [done = std::move(done), health] { done(health); });
 }
 
 }  // namespace payd::gateway

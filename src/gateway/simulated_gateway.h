@@ -7,7 +7,10 @@
 //   400000...0119: a 5xx error on every try
 // Answers after `latency_ms` on the scheduler. Keeps its decisions in memory
 // by payment id, so repeated authorisations are idempotent and lookups can
-// answer the recovery worker. Thread-safe.
+// answer the recovery worker. Its health is `up`, unless a health file is
+// configured: then each probe reads the file's first word (up, degraded or
+// down; anything else is down, a missing file is up), so tests and drills
+// can mark the gateway degraded or down while payd runs. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -22,12 +25,13 @@ namespace payd::gateway {
 
 class SimulatedGateway final : public Gateway {
  public:
-  SimulatedGateway(Scheduler& scheduler, std::chrono::milliseconds latency);
+  SimulatedGateway(Scheduler& scheduler, std::chrono::milliseconds latency, std::string health_file = {});
 
   const std::string& name() const override { return name_; }
   void authorize(const Authorization& request, Callback done) override;
   void lookup(const std::string& payment_id, Callback done) override;
   void capture(const std::string& payment_id, Minor amount, Callback done) override;
+  void health(std::function<void(Health)> done) override;
 
   // How many distinct payments were charged (approved): for tests of
   // exactly-once charging.
@@ -40,6 +44,7 @@ class SimulatedGateway final : public Gateway {
 
   Scheduler& scheduler_;
   std::chrono::milliseconds latency_;
+  std::string health_file_;
   std::string name_ = "simulated";
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Answer> decisions_;

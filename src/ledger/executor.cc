@@ -1,6 +1,9 @@
 #include "ledger/executor.h"
 
+#include <algorithm>
 #include <cassert>
+
+#include "core/currency.h"
 
 #include "domain/idempotency.h"
 #include "domain/render.h"
@@ -80,10 +83,12 @@ Status Executor::check_postable(const std::vector<Leg>& legs, const char* param)
 }
 
 void Executor::post(const std::string& journal, const std::vector<Leg>& legs, std::int64_t now_ms) {
-  Minor sum = 0;
+  std::vector<std::pair<std::string, Minor>> sums;  // by currency; at most two
   for (const Leg& leg : legs) {
     assert(leg.amount != 0);
-    sum += leg.amount;
+    auto sum = std::find_if(sums.begin(), sums.end(), [&](const auto& s) { return s.first == leg.account->currency; });
+    if (sum == sums.end()) sum = sums.insert(sums.end(), {leg.account->currency, 0});
+    sum->second += leg.amount;
     Account& account = *leg.account;
     std::optional<Minor> balance = checked_add(account.balance, leg.amount);
     assert(balance.has_value());
@@ -93,19 +98,42 @@ void Executor::post(const std::string& journal, const std::vector<Leg>& legs, st
                               account.version, now_ms});
     store_.touch(account);
   }
-  assert(sum == 0);
+  assert(std::all_of(sums.begin(), sums.end(), [](const auto& s) { return s.second == 0; }));
 }
 
-std::vector<Executor::Leg> Executor::capture_legs(Account& source, const Merchant& merchant, Minor amount,
-                                                  Minor fee) {
+std::vector<Executor::Leg> Executor::capture_legs(Account& source, const Merchant& merchant, const Payment& payment,
+                                                  Minor amount, Minor settled, Minor fee) {
+  assert(source.currency == payment.currency && fee <= settled);
   std::vector<Leg> legs;
-  legs.reserve(3);
+  legs.reserve(5);
   legs.push_back(Leg{&source, -amount});
+  if (payment.fx) {
+    assert(merchant.settlement_currency == payment.fx->settlement_currency);
+    legs.push_back(Leg{&store_.system_account(payment.currency, SystemRole::fx), amount});
+    if (settled != 0) {
+      legs.push_back(Leg{&store_.system_account(merchant.settlement_currency, SystemRole::fx), -settled});
+    }
+  } else {
+    assert(settled == amount);
+  }
   Account* merchant_account = store_.find_account(merchant.account);
   assert(merchant_account != nullptr);
-  if (amount - fee != 0) legs.push_back(Leg{merchant_account, amount - fee});
-  if (fee != 0) legs.push_back(Leg{&store_.system_account(source.currency, SystemRole::fees), fee});
+  if (settled - fee != 0) legs.push_back(Leg{merchant_account, settled - fee});
+  if (fee != 0) legs.push_back(Leg{&store_.system_account(merchant.settlement_currency, SystemRole::fees), fee});
   return legs;
+}
+
+Status Executor::capture(Payment& payment, Account& source, const Merchant& merchant, Minor amount,
+                         std::int64_t now_ms) {
+  Minor settled = settlement_of(payment, amount);
+  Minor fee = compute_fee(settled, merchant.fee_bps, merchant.fee_fixed);
+  std::vector<Leg> legs = capture_legs(source, merchant, payment, amount, settled, fee);
+  if (Status postable = check_postable(legs, "amount"); !postable.ok()) return postable;
+  post(payment.id, legs, now_ms);
+  payment.status = PaymentStatus::captured;
+  payment.amount_captured = amount;
+  payment.fee = fee;
+  return Ok{};
 }
 
 Executor::Decision Executor::run(const CreateAccount& command, const Submission&) {
@@ -237,21 +265,38 @@ Executor::Decision Executor::run(const CreatePaymentMethod& command, const Submi
   return Decision{created(render(method)), {}};
 }
 
-Result<Merchant> Executor::merchant_for_payment(const std::string& id, const std::string& currency) {
+Result<Merchant> Executor::merchant_for_payment(const std::string& id) {
   std::optional<Merchant> merchant = store_.find_merchant(id);
   if (!merchant) return invalid_request(merchant_account_detail(id), "merchant");
-  if (merchant->settlement_currency != currency) {
-    return invalid_request("merchant " + id + " settles in " + merchant->settlement_currency + " and there is no " +
-                               currency + " to " + merchant->settlement_currency + " FX rate",
+  return *merchant;
+}
+
+Result<std::optional<PaymentFx>> Executor::payment_fx(Minor amount, const std::string& currency,
+                                                      const Merchant& merchant, const std::optional<FxRate>& rate) {
+  const std::string& settlement = merchant.settlement_currency;
+  if (settlement == currency) return std::optional<PaymentFx>();
+  if (!rate || rate->base != currency || rate->quote != settlement) {
+    return invalid_request("merchant " + merchant.id + " settles in " + settlement + " and there is no " + currency +
+                               "/" + settlement + " FX rate",
                            "currency");
   }
-  return *merchant;
+  const Currency* from = find_currency(currency);
+  const Currency* to = find_currency(settlement);
+  assert(from && to);
+  std::optional<Minor> settled = convert_minor(amount, from->minor_units, to->minor_units, rate->rate);
+  if (!settled || !amount_in_range(*settled)) {
+    return invalid_request(std::to_string(amount) + " " + currency + " at " + format_rate(rate->rate) + " is " +
+                               (settled && *settled < amount_min ? "less than one " : "more than 10^15 ") + settlement +
+                               " minor units",
+                           "amount");
+  }
+  return std::optional<PaymentFx>(PaymentFx{rate->rate, rate->version, settlement, *settled});
 }
 
 template <typename PaymentCommand>
 Payment Executor::new_payment(const PaymentCommand& command, const Merchant& merchant, SourceType source_type,
                               const std::string& source_id, const std::string& gateway,
-                              const Submission& submission) {
+                              std::optional<PaymentFx> fx, const Submission& submission) {
   Payment payment;
   payment.id = ids_.next(IdType::payment);
   payment.amount = command.amount;
@@ -265,6 +310,7 @@ Payment Executor::new_payment(const PaymentCommand& command, const Merchant& mer
   payment.gateway = gateway;
   payment.created_at_ms = clock_.now_ms();
   payment.updated_at_ms = payment.created_at_ms;
+  payment.fx = std::move(fx);
   if (submission.idempotency) payment.idempotency_key = submission.idempotency->key;
   return payment;
 }
@@ -274,15 +320,19 @@ std::optional<Executor::Decision> Executor::refuse_by_merchant(const Submission&
   if (!merchant.active) {
     return fail_payment(submission, payment, "merchant_inactive", "merchant " + merchant.id + " is not active");
   }
-  if (payment.amount > merchant.max_amount) {
+  // The maximum is in the settlement currency, so a converted amount is
+  // compared in that currency.
+  Minor settled = payment.fx ? payment.fx->settlement_amount : payment.amount;
+  if (settled > merchant.max_amount) {
     return fail_payment(submission, payment, "amount_over_limit",
-                        "the merchant's maximum amount is " + std::to_string(merchant.max_amount));
+                        "the merchant's maximum amount is " + std::to_string(merchant.max_amount) + " " +
+                            merchant.settlement_currency);
   }
   return std::nullopt;
 }
 
 Executor::Decision Executor::run(const WalletPayment& command, const Submission& submission) {
-  Result<Merchant> merchant = merchant_for_payment(command.merchant, command.currency);
+  Result<Merchant> merchant = merchant_for_payment(command.merchant);
   if (!merchant.ok()) return refuse(submission, merchant.problem());
   Account* account = store_.find_account(command.account);
   if (!account || !is_customer_facing(*account)) {
@@ -294,7 +344,10 @@ Executor::Decision Executor::run(const WalletPayment& command, const Submission&
   if (account->id == merchant->account) {
     return refuse(submission, invalid_request("a merchant cannot pay itself", "account"));
   }
-  Payment payment = new_payment(command, *merchant, SourceType::account, account->id, "ledger", submission);
+  Result<std::optional<PaymentFx>> fx = payment_fx(command.amount, command.currency, *merchant, command.fx_rate);
+  if (!fx.ok()) return refuse(submission, fx.problem());
+  Payment payment =
+      new_payment(command, *merchant, SourceType::account, account->id, "ledger", std::move(fx.value()), submission);
   if (std::optional<Decision> refused = refuse_by_merchant(submission, payment, *merchant)) return *refused;
   Minor funds = available(*account).value_or(0);
   if (funds < command.amount) {
@@ -303,15 +356,10 @@ Executor::Decision Executor::run(const WalletPayment& command, const Submission&
                             std::to_string(command.amount) + " requested");
   }
   if (command.capture) {
-    Minor fee = compute_fee(command.amount, merchant->fee_bps, merchant->fee_fixed);
-    std::vector<Leg> legs = capture_legs(*account, *merchant, command.amount, fee);
-    if (Status postable = check_postable(legs, "amount"); !postable.ok()) {
-      return refuse(submission, postable.problem());
+    if (Status captured = capture(payment, *account, *merchant, command.amount, payment.created_at_ms);
+        !captured.ok()) {
+      return refuse(submission, captured.problem());
     }
-    post(payment.id, legs, payment.created_at_ms);
-    payment.status = PaymentStatus::captured;
-    payment.amount_captured = command.amount;
-    payment.fee = fee;
   } else {
     std::optional<Minor> held = checked_add(account->held, command.amount);
     if (!held) return refuse(submission, invalid_request("the hold would overflow", "amount"));
@@ -325,14 +373,17 @@ Executor::Decision Executor::run(const WalletPayment& command, const Submission&
 }
 
 Executor::Decision Executor::run(const BeginCardPayment& command, const Submission& submission) {
-  Result<Merchant> merchant = merchant_for_payment(command.merchant, command.currency);
+  Result<Merchant> merchant = merchant_for_payment(command.merchant);
   if (!merchant.ok()) return refuse(submission, merchant.problem());
   std::optional<PaymentMethod> method = store_.find_payment_method(command.payment_method);
   if (!method) {
     return refuse(submission, invalid_request("no payment method " + command.payment_method, "payment_method"));
   }
+  Result<std::optional<PaymentFx>> fx = payment_fx(command.amount, command.currency, *merchant, command.fx_rate);
+  if (!fx.ok()) return refuse(submission, fx.problem());
   std::string gateway = merchant->processor.empty() ? "simulated" : merchant->processor;
-  Payment payment = new_payment(command, *merchant, SourceType::card, method->id, gateway, submission);
+  Payment payment =
+      new_payment(command, *merchant, SourceType::card, method->id, gateway, std::move(fx.value()), submission);
   if (std::optional<Decision> refused = refuse_by_merchant(submission, payment, *merchant)) return *refused;
   payment.status = PaymentStatus::pending;
   store_.put_payment(payment);
@@ -377,16 +428,11 @@ Executor::Decision Executor::run(const FinishCardPayment& command, const Submiss
       if (payment->capture) {
         std::optional<Merchant> merchant = store_.find_merchant(payment->merchant);
         assert(merchant.has_value());
-        Minor fee = compute_fee(payment->amount, merchant->fee_bps, merchant->fee_fixed);
         Account& clearing = store_.system_account(payment->currency, SystemRole::gateway_clearing);
-        std::vector<Leg> legs = capture_legs(clearing, *merchant, payment->amount, fee);
-        if (Status postable = check_postable(legs, "amount"); !postable.ok()) {
-          return refuse(submission, postable.problem());
+        if (Status captured = capture(*payment, clearing, *merchant, payment->amount, payment->updated_at_ms);
+            !captured.ok()) {
+          return refuse(submission, captured.problem());
         }
-        post(payment->id, legs, payment->updated_at_ms);
-        payment->status = PaymentStatus::captured;
-        payment->amount_captured = payment->amount;
-        payment->fee = fee;
       } else {
         payment->status = PaymentStatus::authorized;
       }
@@ -415,14 +461,13 @@ Executor::Decision Executor::run(const CapturePayment& command, const Submission
   }
   std::optional<Merchant> merchant = store_.find_merchant(payment->merchant);
   assert(merchant.has_value());
-  Minor fee = compute_fee(amount, merchant->fee_bps, merchant->fee_fixed);
   Account* source = payment->source_type == SourceType::account
                         ? store_.find_account(payment->source_id)
                         : &store_.system_account(payment->currency, SystemRole::gateway_clearing);
   assert(source != nullptr);
-  std::vector<Leg> legs = capture_legs(*source, *merchant, amount, fee);
-  if (Status postable = check_postable(legs, "amount"); !postable.ok()) {
-    return refuse(submission, postable.problem());
+  std::int64_t now_ms = clock_.now_ms();
+  if (Status captured = capture(*payment, *source, *merchant, amount, now_ms); !captured.ok()) {
+    return refuse(submission, captured.problem());
   }
   if (payment->source_type == SourceType::account) {
     assert(source->held >= payment->held);
@@ -430,11 +475,8 @@ Executor::Decision Executor::run(const CapturePayment& command, const Submission
     store_.touch(*source);
   }
   payment->held = 0;
-  payment->updated_at_ms = clock_.now_ms();
-  post(payment->id, legs, payment->updated_at_ms);
-  payment->status = PaymentStatus::captured;
-  payment->amount_captured = amount;
-  payment->fee = fee;
+  payment->updated_at_ms = now_ms;
+  if (command.fx_drift && payment->fx) payment->review = "fx_drift";
   store_.put_payment(*payment);
   return Decision{ok(render(*payment)), {}};
 }
@@ -481,7 +523,21 @@ Executor::Decision Executor::run(const RefundPayment& command, const Submission&
                              ? store_.find_account(payment->source_id)
                              : &store_.system_account(payment->currency, SystemRole::gateway_clearing);
   assert(merchant_account != nullptr && destination != nullptr);
-  std::vector<Leg> legs = {{merchant_account, -amount}, {destination, amount}};
+  // A cross-currency refund takes back from the merchant what this part of
+  // the capture settled: the settled value of everything refunded so far
+  // less that of what was refunded before, so a full refund returns exactly
+  // what the capture paid in.
+  Minor settled = settlement_of(*payment, payment->amount_refunded + amount) -
+                  settlement_of(*payment, payment->amount_refunded);
+  std::vector<Leg> legs;
+  if (settled != 0) legs.push_back(Leg{merchant_account, -settled});
+  if (payment->fx) {
+    if (settled != 0) {
+      legs.push_back(Leg{&store_.system_account(merchant->settlement_currency, SystemRole::fx), settled});
+    }
+    legs.push_back(Leg{&store_.system_account(payment->currency, SystemRole::fx), -amount});
+  }
+  legs.push_back(Leg{destination, amount});
   if (Status postable = check_postable(legs, "amount"); !postable.ok()) {
     return refuse(submission, postable.problem());
   }
@@ -494,6 +550,13 @@ Executor::Decision Executor::run(const RefundPayment& command, const Submission&
   payment->updated_at_ms = refund.created_at_ms;
   store_.put_payment(*payment);
   return Decision{created(render(refund)), {}};
+}
+
+Executor::Decision Executor::run(const SetFxRate& command, const Submission&) {
+  assert(command.base != command.quote && command.rate.mantissa > 0);
+  FxRate stored = store_.put_fx_rate(command.base, command.quote, command.rate, clock_.now_ms());
+  assert(stored.version >= 1 && stored.rate == command.rate);
+  return Decision{ok(render(stored)), {}};
 }
 
 }  // namespace payd::ledger

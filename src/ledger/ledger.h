@@ -83,6 +83,9 @@ struct WalletPayment {
   bool capture = true;
   std::string description;
   std::string metadata_json = "{}";
+  // The current rate from `currency` to the merchant's settlement currency,
+  // read by the API when they differ. Missing or of another pair: 400.
+  std::optional<FxRate> fx_rate;
 };
 
 // Phase 1 of a card payment: validate and record it `pending`, with the key
@@ -96,6 +99,7 @@ struct BeginCardPayment {
   bool capture = true;
   std::string description;
   std::string metadata_json = "{}";
+  std::optional<FxRate> fx_rate;  // as for WalletPayment
 };
 
 enum class GatewayResult { approved, declined, insufficient_funds, error, timeout };
@@ -114,6 +118,10 @@ struct FinishCardPayment {
 struct CapturePayment {
   std::string payment;
   std::optional<Minor> amount;
+  // The API found the current rate more than the tolerance away from a
+  // cross-currency payment's rate: a successful capture marks it for
+  // review (it still settles at the payment's rate).
+  bool fx_drift = false;
 };
 
 struct VoidPayment {
@@ -126,9 +134,18 @@ struct RefundPayment {
   std::string reason;
 };
 
+// Sets the current rate of a pair (validated by the API: two different
+// known currencies, a parsed rate). Answers 200 with the stored rate, its
+// version one more than the pair's previous one.
+struct SetFxRate {
+  std::string base;
+  std::string quote;
+  Rate rate;
+};
+
 using Command = std::variant<CreateAccount, MakeDeposit, MakeTransfer, CreateMerchant, UpdateMerchant,
                              CreatePaymentMethod, WalletPayment, BeginCardPayment, FinishCardPayment,
-                             CapturePayment, VoidPayment, RefundPayment>;
+                             CapturePayment, VoidPayment, RefundPayment, SetFxRate>;
 
 struct IdempotencyTag {
   std::string key;
@@ -195,6 +212,8 @@ class Ledger {
   virtual Result<Merchant> merchant(const std::string& id) = 0;
   virtual Result<PaymentMethod> payment_method(const std::string& id) = 0;
   virtual Result<Payment> payment(const std::string& id) = 0;
+  // The current rate of base/quote; not_found when it was never set.
+  virtual Result<FxRate> fx_rate(const std::string& base, const std::string& quote) = 0;
   virtual Result<List<Payment>> payments(const std::string& merchant, const Page& page) = 0;
   virtual Result<std::vector<TrialBalanceLine>> trial_balance() = 0;
 

@@ -6,6 +6,7 @@ SystemRole parse_system_role(const std::string& text) {
   if (text == "external") return SystemRole::external;
   if (text == "fees") return SystemRole::fees;
   if (text == "gateway_clearing") return SystemRole::gateway_clearing;
+  if (text == "fx") return SystemRole::fx;
   return SystemRole::none;
 }
 

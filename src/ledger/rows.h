@@ -7,6 +7,7 @@
 // one row of a PostgreSQL result.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,10 +27,12 @@ inline constexpr const char* merchant_columns =
     "id, name, settlement_currency, max_amount, fee_bps, fee_fixed, mcc, processor, active, account, created_at, "
     "updated_at";
 inline constexpr const char* payment_method_columns =
-    "id, brand, bin, last4, exp_month, exp_year, fingerprint, customer, created_at";
+    "id, brand, bin, last4, exp_month, exp_year, fingerprint, customer, created_at, country, card_type";
 inline constexpr const char* payment_columns =
     "id, amount, currency, merchant, source_type, source_id, status, capture, amount_captured, amount_refunded, fee, "
-    "held, gateway, gateway_reference, failure_code, description, metadata, idempotency_key, created_at, updated_at";
+    "held, gateway, gateway_reference, failure_code, description, metadata, idempotency_key, created_at, updated_at, "
+    "fx_rate, fx_rate_mantissa, fx_rate_scale, fx_version, fx_settlement_currency, fx_settlement_amount, review";
+inline constexpr const char* fx_rate_columns = "base, quote, rate, mantissa, scale, version, updated_at";
 
 // Entry ids encode the entry's number (its place in posting order), so they
 // sort by creation like every other id: "ent_" and 24 base32 digits.
@@ -98,6 +101,8 @@ PaymentMethod read_payment_method(const Row& row) {
   method.fingerprint = row.text(6);
   method.customer = row.text(7);
   method.created_at_ms = row.integer(8);
+  method.country = row.text(9);
+  method.card_type = row.text(10);
   return method;
 }
 
@@ -124,7 +129,29 @@ Payment read_payment(const Row& row) {
   payment.idempotency_key = row.text(17);
   payment.created_at_ms = row.integer(18);
   payment.updated_at_ms = row.integer(19);
+  if (!row.text(20).empty()) {
+    PaymentFx fx;
+    fx.rate = Rate{row.integer(21), static_cast<int>(row.integer(22))};
+    fx.version = row.integer(23);
+    fx.settlement_currency = row.text(24);
+    fx.settlement_amount = row.integer(25);
+    assert(format_rate(fx.rate) == row.text(20));  // the text and the exact form agree
+    payment.fx = std::move(fx);
+  }
+  payment.review = row.text(26);
   return payment;
+}
+
+template <typename Row>
+FxRate read_fx_rate(const Row& row) {
+  FxRate rate;
+  rate.base = row.text(0);
+  rate.quote = row.text(1);
+  rate.rate = Rate{row.integer(3), static_cast<int>(row.integer(4))};
+  rate.version = row.integer(5);
+  rate.updated_at_ms = row.integer(6);
+  assert(format_rate(rate.rate) == row.text(2));  // the text and the exact form agree
+  return rate;
 }
 
 }  // namespace payd::ledger

@@ -63,6 +63,12 @@ class WriteStore {
   virtual void put_payment(const Payment& payment) = 0;  // insert or update
   virtual void insert_refund(const Refund& refund) = 0;
 
+  // Stores `rate` as the pair's current rate with the next version (1 for
+  // a new pair), in one statement that also locks the pair's row until
+  // commit, so concurrent writers (other nodes) never hand out one version
+  // twice. Returns the stored row.
+  virtual FxRate put_fx_rate(const std::string& base, const std::string& quote, const Rate& rate,
+                             std::int64_t now_ms) = 0;
 };
 
 }  // namespace payd::ledger

@@ -7,15 +7,20 @@
 // entries and its version their count, sequences have no gaps, each
 // entry's balance_after is the running sum, the per-account index agrees
 // with the entries, every journal transfer balances to zero per currency, each currency's balances sum to zero, and each
-// account's held amount equals its open authorisation holds. It prints a
+// account's held amount equals its open authorisation holds, and every
+// cross-currency payment converted and settled at its recorded rate. It prints a
 // report and exits 0 when all hold, 1 when any is violated, 2 when it could
 // not check.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <vector>
+
+#include "core/currency.h"
+#include "core/fx.h"
 
 #include "ledger/postgres/connection.h"
 #include "ledger/sqlite/database.h"
@@ -70,9 +75,53 @@ constexpr Check checks[] = {
      "'authorized'"},
     {"captured payments are posted",
      "SELECT p.id || ' captured ' || p.amount_captured || ' but posted ' || coalesce(e.debit, 0) FROM payments p "
-     "LEFT JOIN (SELECT transfer, -sum(amount) AS debit FROM entries WHERE amount < 0 GROUP BY transfer) e ON "
-     "e.transfer = p.id WHERE p.amount_captured <> coalesce(e.debit, 0)"},
+     "LEFT JOIN (SELECT transfer, currency, -sum(amount) AS debit FROM entries WHERE amount < 0 GROUP BY transfer, "
+     "currency) e ON e.transfer = p.id AND e.currency = p.currency WHERE p.amount_captured <> coalesce(e.debit, 0)"},
 };
+
+// Cross-currency payments, one line each for settlement_violations():
+// id currency amount amount_captured mantissa scale settlement_currency
+// settlement_amount settled, where settled is what the payment's journal
+// credited in the settlement currency (merchant net of fee plus fee).
+constexpr const char* fx_payments_sql =
+    "SELECT p.id || ' ' || p.currency || ' ' || p.amount || ' ' || p.amount_captured || ' ' || p.fx_rate_mantissa "
+    "|| ' ' || p.fx_rate_scale || ' ' || p.fx_settlement_currency || ' ' || p.fx_settlement_amount || ' ' || "
+    "coalesce((SELECT sum(e.amount) FROM entries e WHERE e.transfer = p.id AND "
+    "e.currency = p.fx_settlement_currency AND e.amount > 0), 0) FROM payments p WHERE p.fx_rate IS NOT NULL";
+
+// A description of each cross-currency payment whose recorded settlement
+// amount or posted settlement is not its amount converted at its own rate.
+std::vector<std::string> settlement_violations(const std::vector<std::string>& lines) {
+  std::vector<std::string> found;
+  for (const std::string& line : lines) {
+    std::istringstream in(line);
+    std::string id, currency, settlement_currency;
+    Minor amount = 0, captured = 0, recorded = 0, settled = 0;
+    std::int64_t mantissa = 0;
+    int scale = 0;
+    in >> id >> currency >> amount >> captured >> mantissa >> scale >> settlement_currency >> recorded >> settled;
+    const Currency* from = find_currency(currency);
+    const Currency* to = find_currency(settlement_currency);
+    bool readable = in && from && to && mantissa > 0 && mantissa <= rate_mantissa_max && scale >= 0 &&
+                    scale <= rate_scale_max && amount >= captured && captured >= 0;
+    if (!readable) {
+      found.push_back(id + " has an unreadable fx record: " + line);
+      continue;
+    }
+    Rate rate{mantissa, scale};
+    std::optional<Minor> expected = convert_minor(amount, from->minor_units, to->minor_units, rate);
+    if (expected != recorded) {
+      found.push_back(id + " records settlement_amount " + std::to_string(recorded) + " but " + std::to_string(amount) +
+                      " " + currency + " at " + format_rate(rate) + " is " + std::to_string(expected.value_or(-1)));
+    }
+    std::optional<Minor> expected_settled = convert_minor(captured, from->minor_units, to->minor_units, rate);
+    if (expected_settled != settled) {
+      found.push_back(id + " settled " + std::to_string(settled) + " " + settlement_currency + " for " +
+                      std::to_string(captured) + " captured, expected " + std::to_string(expected_settled.value_or(-1)));
+    }
+  }
+  return found;
+}
 
 // Runs a query of the checks and returns its rows' first column. One
 // implementation per database; both read inside one snapshot.
@@ -127,6 +176,13 @@ int verify(Reader& reader) {
                 found.empty() ? "ok" : ("FAILED (" + std::to_string(found.size()) + ")").c_str());
     violations += static_cast<int>(found.size());
   }
+  std::vector<std::string> found = settlement_violations(reader.column(fx_payments_sql));
+  for (std::size_t i = 0; i < found.size() && i < 20; ++i) {
+    std::printf("  VIOLATION cross-currency payments settle at their rate: %s\n", found[i].c_str());
+  }
+  std::printf("%-62s %s\n", "cross-currency payments settle at their rate",
+              found.empty() ? "ok" : ("FAILED (" + std::to_string(found.size()) + ")").c_str());
+  violations += static_cast<int>(found.size());
   std::vector<std::string> counts = reader.column(
       "SELECT (SELECT count(*) FROM accounts) || ' accounts, ' || (SELECT count(*) FROM entries) || ' entries, ' || "
       "(SELECT count(*) FROM payments) || ' payments'");

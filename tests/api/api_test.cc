@@ -224,6 +224,10 @@ HttpResponse Api::patch(const std::string& target, const boost::json::object& bo
   return client_.request("PATCH", target, to_body(body));
 }
 
+HttpResponse Api::put(const std::string& target, const boost::json::object& body) {
+  return client_.request("PUT", target, to_body(body));
+}
+
 std::string Api::create_account(const std::string& currency, boost::json::object extra) {
   extra["currency"] = currency;
   HttpResponse response = post("/v1/accounts", extra);

@@ -135,6 +135,7 @@ class Api {
     return post(target, to_body(body), key);
   }
   HttpResponse patch(const std::string& target, const boost::json::object& body);
+  HttpResponse put(const std::string& target, const boost::json::object& body);
 
   // Creating things; each expects success and returns the new id ("" on failure).
   std::string create_account(const std::string& currency = "USD", boost::json::object extra = {});

@@ -188,5 +188,47 @@ TEST_P(ExecutorContract, JournalRowsAndHoldsAreGuardedByTheDatabase) {
   EXPECT_EQ(account(a).balance, 100);
 }
 
+TEST_P(ExecutorContract, FxRateVersionsCountEachPairsUpdates) {
+  // Two updates of one pair in one batch, one of another pair: each sees
+  // the one before it.
+  std::vector<Outcome> outcomes = batch({Submission{SetFxRate{"EUR", "USD", Rate{10842, 4}}, {}, "req_test"},
+                                         Submission{SetFxRate{"EUR", "USD", Rate{109, 2}}, {}, "req_test"},
+                                         Submission{SetFxRate{"USD", "EUR", Rate{92, 2}}, {}, "req_test"}});
+  ASSERT_EQ(outcomes.size(), 3u);
+  for (const Outcome& outcome : outcomes) EXPECT_EQ(outcome.reply.status, 200u) << outcome.reply.body;
+  EXPECT_NE(outcomes[0].reply.body.find(R"("rate":"1.0842","version":1)"), std::string::npos) << outcomes[0].reply.body;
+  EXPECT_NE(outcomes[1].reply.body.find(R"("rate":"1.09","version":2)"), std::string::npos) << outcomes[1].reply.body;
+  EXPECT_NE(outcomes[2].reply.body.find(R"("rate":"0.92","version":1)"), std::string::npos) << outcomes[2].reply.body;
+  Outcome third = one(SetFxRate{"EUR", "USD", Rate{1, 0}});
+  EXPECT_NE(third.reply.body.find(R"("rate":"1","version":3)"), std::string::npos) << third.reply.body;
+}
+
+TEST_P(ExecutorContract, CrossCurrencyPaymentBalancesEachCurrencyThroughTheFxAccounts) {
+  MerchantFields fields;
+  fields.name = "Shop";
+  fields.settlement_currency = "USD";
+  fields.max_amount = 1'000'000;
+  Outcome merchant = one(CreateMerchant{fields});
+  ASSERT_EQ(merchant.reply.status, 201u);
+  std::string merchant_id = merchant.reply.body.substr(7, merchant.reply.body.find('"', 7) - 7);
+  std::string customer = new_account("JPY");
+  ASSERT_EQ(one(MakeDeposit{customer, 10'000, "JPY", "{}"}).reply.status, 201u);
+
+  WalletPayment payment{1'234, "JPY", merchant_id, customer, true, "", "{}"};
+  Outcome refused = one(payment);
+  EXPECT_EQ(refused.reply.status, 400u) << "no rate";
+  EXPECT_NE(refused.reply.body.find(R"("param":"currency")"), std::string::npos) << refused.reply.body;
+  payment.fx_rate = FxRate{"JPY", "USD", Rate{67, 4}, 3, 0};
+  Outcome paid = one(payment);
+  ASSERT_EQ(paid.reply.status, 201u) << paid.reply.body;
+  EXPECT_NE(paid.reply.body.find(R"("fx":{"rate":"0.0067","version":3,"settlement_currency":"USD",)"
+                                 R"("settlement_amount":827})"),
+            std::string::npos)
+      << paid.reply.body;
+  EXPECT_EQ(account(customer).balance, 10'000 - 1'234);
+  payment.fx_rate = FxRate{"USD", "JPY", Rate{149, 0}, 1, 0};
+  EXPECT_EQ(one(payment).reply.status, 400u) << "a rate of the wrong direction is refused";
+}
+
 }  // namespace
 }  // namespace payd::ledger

@@ -254,6 +254,15 @@ Result<Merchant> PostgresLedger::merchant(const std::string& id) {
   });
 }
 
+Result<FxRate> PostgresLedger::fx_rate(const std::string& base, const std::string& quote) {
+  return read<FxRate>([&](Connection& c) -> Result<FxRate> {
+    Rows rows = c.query(std::string("SELECT ") + fx_rate_columns + " FROM fx_rates WHERE base = $1 AND quote = $2",
+                        Parameters().add(base).add(quote));
+    if (rows.size() == 0) return not_found("no FX rate " + base + "/" + quote);
+    return read_fx_rate(rows, 0);
+  });
+}
+
 Result<PaymentMethod> PostgresLedger::payment_method(const std::string& id) {
   return read<PaymentMethod>([&](Connection& c) -> Result<PaymentMethod> {
     Rows rows = c.query(std::string("SELECT ") + payment_method_columns + " FROM payment_methods WHERE id = $1",

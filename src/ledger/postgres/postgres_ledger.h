@@ -74,6 +74,7 @@ class PostgresLedger final : public Ledger {
   Result<Merchant> merchant(const std::string& id) override;
   Result<PaymentMethod> payment_method(const std::string& id) override;
   Result<Payment> payment(const std::string& id) override;
+  Result<FxRate> fx_rate(const std::string& base, const std::string& quote) override;
   Result<List<Payment>> payments(const std::string& merchant, const Page& page) override;
   Result<std::vector<TrialBalanceLine>> trial_balance() override;
   Result<std::vector<Payment>> pending_card_payments(std::int64_t older_than_ms, int limit) override;

@@ -10,5 +10,6 @@ PaymentMethod read_payment_method(const Rows& rows, int row) {
   return ledger::read_payment_method(RowView(rows, row));
 }
 Payment read_payment(const Rows& rows, int row) { return ledger::read_payment(RowView(rows, row)); }
+FxRate read_fx_rate(const Rows& rows, int row) { return ledger::read_fx_rate(RowView(rows, row)); }
 
 }  // namespace payd::ledger::postgres

@@ -33,5 +33,6 @@ Transfer read_transfer(const Rows& rows, int row);
 Merchant read_merchant(const Rows& rows, int row);
 PaymentMethod read_payment_method(const Rows& rows, int row);
 Payment read_payment(const Rows& rows, int row);
+FxRate read_fx_rate(const Rows& rows, int row);
 
 }  // namespace payd::ledger::postgres

@@ -159,7 +159,44 @@ CREATE TABLE refunds (
 );
 )sql";
 
-constexpr std::array migrations = {migration_1};
+// Reference data: the current FX rate of each pair, exact (mantissa and
+// scale) beside its canonical text. One row per pair; version counts its
+// updates.
+constexpr std::string_view migration_2 = R"sql(
+CREATE TABLE fx_rates (
+  base text NOT NULL CHECK (length(base) = 3),
+  quote text NOT NULL CHECK (length(quote) = 3 AND quote <> base),
+  rate text NOT NULL,
+  mantissa bigint NOT NULL CHECK (mantissa > 0 AND mantissa <= 999999999999),
+  scale integer NOT NULL CHECK (scale BETWEEN 0 AND 10),
+  version bigint NOT NULL CHECK (version > 0),
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (base, quote)
+);
+)sql";
+
+// What the BIN table said of a card when it was tokenised.
+constexpr std::string_view migration_3 = R"sql(
+ALTER TABLE payment_methods ADD COLUMN country text;
+ALTER TABLE payment_methods ADD COLUMN card_type text CHECK (card_type IN ('credit', 'debit', 'prepaid'));
+)sql";
+
+// Cross-currency payments: the rate, version and settled amount recorded
+// with the payment, its review flag, and the fx built-in account role.
+constexpr std::string_view migration_4 = R"sql(
+ALTER TABLE payments ADD COLUMN fx_rate text;
+ALTER TABLE payments ADD COLUMN fx_rate_mantissa bigint CHECK (fx_rate_mantissa > 0 AND fx_rate_mantissa <= 999999999999);
+ALTER TABLE payments ADD COLUMN fx_rate_scale integer CHECK (fx_rate_scale BETWEEN 0 AND 10);
+ALTER TABLE payments ADD COLUMN fx_version bigint CHECK (fx_version > 0);
+ALTER TABLE payments ADD COLUMN fx_settlement_currency text;
+ALTER TABLE payments ADD COLUMN fx_settlement_amount bigint CHECK (fx_settlement_amount > 0 AND fx_settlement_amount <= 1000000000000000);
+ALTER TABLE payments ADD COLUMN review text CHECK (review IN ('fx_drift'));
+ALTER TABLE account_records DROP CONSTRAINT account_records_role_check;
+ALTER TABLE account_records ADD CONSTRAINT account_records_role_check
+  CHECK (role IN ('external', 'fees', 'gateway_clearing', 'fx'));
+)sql";
+
+constexpr std::array migrations = {migration_1, migration_2, migration_3, migration_4};
 
 }  // namespace
 

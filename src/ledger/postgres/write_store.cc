@@ -60,18 +60,26 @@ std::vector<PreparedStatement> store_statements() {
        std::string("SELECT ") + payment_method_columns + " FROM payment_methods WHERE id = $1"},
       {"insert_payment_method",
        "INSERT INTO payment_methods (id, brand, bin, last4, exp_month, exp_year, fingerprint, customer, "
-       "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"},
+       "created_at, country, card_type) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"},
       {"lock_payment", std::string("SELECT ") + payment_columns + " FROM payments WHERE id = $1 FOR UPDATE"},
       {"upsert_payment",
        "INSERT INTO payments (id, amount, currency, merchant, source_type, source_id, status, capture, "
        "amount_captured, amount_refunded, fee, held, gateway, gateway_reference, failure_code, description, "
-       "metadata, idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-       "$12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
+       "metadata, idempotency_key, created_at, updated_at, fx_rate, fx_rate_mantissa, fx_rate_scale, fx_version, "
+       "fx_settlement_currency, fx_settlement_amount, review) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+       "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) ON CONFLICT (id) DO "
+       "UPDATE SET status = excluded.status, "
        "amount_captured = excluded.amount_captured, amount_refunded = excluded.amount_refunded, fee = "
        "excluded.fee, held = excluded.held, gateway = excluded.gateway, gateway_reference = "
-       "excluded.gateway_reference, failure_code = excluded.failure_code, updated_at = excluded.updated_at"},
+       "excluded.gateway_reference, failure_code = excluded.failure_code, updated_at = excluded.updated_at, "
+       "review = excluded.review"},
       {"insert_refund",
        "INSERT INTO refunds (id, payment, amount, status, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6)"},
+      {"upsert_fx_rate",
+       "INSERT INTO fx_rates (base, quote, rate, mantissa, scale, version, updated_at) VALUES ($1, $2, $3, $4, $5, 1, "
+       "$6) ON CONFLICT (base, quote) DO UPDATE SET rate = excluded.rate, mantissa = excluded.mantissa, "
+       "scale = excluded.scale, version = fx_rates.version + 1, updated_at = excluded.updated_at "
+       "RETURNING " + std::string(fx_rate_columns)},
   };
 }
 
@@ -100,6 +108,7 @@ void name_accounts(const Command& command, NamedAccounts& named) {
     named.accounts.push_back(payment->account);
     named.merchants.push_back(payment->merchant);
     named.currencies.push_back(payment->currency);
+    if (payment->fx_rate) named.currencies.push_back(payment->fx_rate->quote);
   }
 }
 
@@ -122,7 +131,7 @@ void PostgresWriteStore::begin_batch(const std::vector<const Submission*>& submi
     for (int row = 0; row < merchant_accounts.size(); ++row) ids.push_back(merchant_accounts.text(row, 0));
   }
   for (const std::string& currency : named.currencies) {
-    for (SystemRole role : {SystemRole::external, SystemRole::fees, SystemRole::gateway_clearing}) {
+    for (SystemRole role : {SystemRole::external, SystemRole::fees, SystemRole::gateway_clearing, SystemRole::fx}) {
       auto known = system_accounts_.find(currency + std::string(to_string(role)));
       if (known != system_accounts_.end()) ids.push_back(known->second);
     }
@@ -259,6 +268,7 @@ void PostgresWriteStore::insert_payment_method(const PaymentMethod& p) {
   Parameters parameters;
   parameters.add(p.id).add(p.brand).add(p.bin).add(p.last4).add(std::int64_t{p.exp_month});
   parameters.add(std::int64_t{p.exp_year}).add(p.fingerprint).add_text_or_null(p.customer).add(p.created_at_ms);
+  parameters.add_text_or_null(p.country).add_text_or_null(p.card_type);
   connection_.run("insert_payment_method", parameters);
 }
 
@@ -275,6 +285,16 @@ void PostgresWriteStore::put_payment(const Payment& payment) {
 }
 
 void PostgresWriteStore::insert_refund(const Refund& refund) { refunds_.push_back(refund); }
+
+FxRate PostgresWriteStore::put_fx_rate(const std::string& base, const std::string& quote, const Rate& rate,
+                                       std::int64_t now_ms) {
+  Parameters parameters;
+  parameters.add(base).add(quote).add(format_rate(rate)).add(rate.mantissa).add(std::int64_t{rate.scale});
+  parameters.add(now_ms);
+  Rows rows = connection_.run("upsert_fx_rate", parameters);
+  assert(rows.size() == 1);
+  return read_fx_rate(rows, 0);
+}
 
 void PostgresWriteStore::flush() {
   std::vector<PipelinedStatement> pipeline;
@@ -360,6 +380,13 @@ void PostgresWriteStore::stage_rows(std::vector<PipelinedStatement>& pipeline) {
     parameters.add_text_or_null(p.gateway_reference).add_text_or_null(p.failure_code);
     parameters.add_text_or_null(p.description).add(p.metadata_json).add_text_or_null(p.idempotency_key);
     parameters.add(p.created_at_ms).add(p.updated_at_ms);
+    if (p.fx) {
+      parameters.add(format_rate(p.fx->rate)).add(p.fx->rate.mantissa).add(std::int64_t{p.fx->rate.scale});
+      parameters.add(p.fx->version).add(p.fx->settlement_currency).add(p.fx->settlement_amount);
+    } else {
+      for (int column = 21; column <= 26; ++column) parameters.add_text_or_null("");
+    }
+    parameters.add_text_or_null(p.review);
     pipeline.push_back({"upsert_payment", std::move(parameters), 1});
   }
   for (const std::string& name : key_order_) {

@@ -155,7 +155,61 @@ CREATE TABLE refunds (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array migrations = {migration_1};
+// Reference data: the current FX rate of each pair, exact (mantissa and
+// scale) beside its canonical text. One row per pair; version counts its
+// updates.
+constexpr std::string_view migration_2 = R"sql(
+CREATE TABLE fx_rates (
+  base TEXT NOT NULL CHECK (length(base) = 3),
+  quote TEXT NOT NULL CHECK (length(quote) = 3 AND quote <> base),
+  rate TEXT NOT NULL,
+  mantissa INTEGER NOT NULL CHECK (mantissa > 0 AND mantissa <= 999999999999),
+  scale INTEGER NOT NULL CHECK (scale BETWEEN 0 AND 10),
+  version INTEGER NOT NULL CHECK (version > 0),
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (base, quote)
+) WITHOUT ROWID;
+)sql";
+
+// What the BIN table said of a card when it was tokenised.
+constexpr std::string_view migration_3 = R"sql(
+ALTER TABLE payment_methods ADD COLUMN country TEXT;
+ALTER TABLE payment_methods ADD COLUMN card_type TEXT CHECK (card_type IN ('credit', 'debit', 'prepaid'));
+)sql";
+
+// Cross-currency payments: the rate, version and settled amount recorded
+// with the payment, its review flag, and the fx built-in account role. The
+// role's CHECK cannot be altered in SQLite, so account_records is rebuilt
+// (with the view that reads it).
+constexpr std::string_view migration_4 = R"sql(
+ALTER TABLE payments ADD COLUMN fx_rate TEXT;
+ALTER TABLE payments ADD COLUMN fx_rate_mantissa INTEGER CHECK (fx_rate_mantissa > 0 AND fx_rate_mantissa <= 999999999999);
+ALTER TABLE payments ADD COLUMN fx_rate_scale INTEGER CHECK (fx_rate_scale BETWEEN 0 AND 10);
+ALTER TABLE payments ADD COLUMN fx_version INTEGER CHECK (fx_version > 0);
+ALTER TABLE payments ADD COLUMN fx_settlement_currency TEXT;
+ALTER TABLE payments ADD COLUMN fx_settlement_amount INTEGER CHECK (fx_settlement_amount > 0 AND fx_settlement_amount <= 1000000000000000);
+ALTER TABLE payments ADD COLUMN review TEXT CHECK (review IN ('fx_drift'));
+CREATE TABLE account_records_new (
+  id TEXT PRIMARY KEY,
+  currency TEXT NOT NULL CHECK (length(currency) = 3),
+  type TEXT NOT NULL CHECK (type IN ('customer', 'merchant', 'internal')),
+  role TEXT CHECK (role IN ('external', 'fees', 'gateway_clearing', 'fx')),
+  overdraft_limit INTEGER NOT NULL CHECK (overdraft_limit >= 0),
+  metadata TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO account_records_new (id, currency, type, role, overdraft_limit, metadata, created_at)
+  SELECT id, currency, type, role, overdraft_limit, metadata, created_at FROM account_records;
+DROP VIEW accounts;
+DROP TABLE account_records;
+ALTER TABLE account_records_new RENAME TO account_records;
+CREATE UNIQUE INDEX account_records_by_role ON account_records (currency, role) WHERE role IS NOT NULL;
+CREATE VIEW accounts AS
+  SELECT r.id, r.currency, r.type, r.role, r.overdraft_limit, r.metadata, r.created_at, b.balance, b.held, b.version
+  FROM account_records r JOIN balances b ON b.account = r.id;
+)sql";
+
+constexpr std::array migrations = {migration_1, migration_2, migration_3, migration_4};
 
 }  // namespace
 

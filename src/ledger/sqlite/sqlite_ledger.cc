@@ -222,6 +222,15 @@ Result<Payment> SqliteLedger::payment(const std::string& id) {
   });
 }
 
+Result<FxRate> SqliteLedger::fx_rate(const std::string& base, const std::string& quote) {
+  return read<FxRate>([&](Connection& c) -> Result<FxRate> {
+    Statement select(c, std::string("SELECT ") + fx_rate_columns + " FROM fx_rates WHERE base = ? AND quote = ?");
+    select.bind(1, base).bind(2, quote);
+    if (!select.step()) return not_found("no FX rate " + base + "/" + quote);
+    return read_fx_rate(select);
+  });
+}
+
 Result<List<Payment>> SqliteLedger::payments(const std::string& merchant, const Page& page) {
   return read<List<Payment>>([&](Connection& c) -> Result<List<Payment>> {
     Statement exists(c, "SELECT 1 FROM merchants WHERE id = ?");

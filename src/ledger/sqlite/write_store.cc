@@ -44,20 +44,28 @@ struct SqliteWriteStore::Statements {
                                      " FROM payment_methods WHERE id = ?"),
         insert_payment_method(c,
                               "INSERT INTO payment_methods (id, brand, bin, last4, exp_month, exp_year, "
-                              "fingerprint, customer, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                              "fingerprint, customer, created_at, country, card_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                              "?, ?, ?)"),
         select_payment(c, std::string("SELECT ") + payment_columns + " FROM payments WHERE id = ?"),
         upsert_payment(c,
                        "INSERT INTO payments (id, amount, currency, merchant, source_type, source_id, status, "
                        "capture, amount_captured, amount_refunded, fee, held, gateway, gateway_reference, "
-                       "failure_code, description, metadata, idempotency_key, created_at, updated_at) VALUES (?, "
-                       "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                       "failure_code, description, metadata, idempotency_key, created_at, updated_at, fx_rate, "
+                       "fx_rate_mantissa, fx_rate_scale, fx_version, fx_settlement_currency, fx_settlement_amount, "
+                       "review) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                       "?) ON CONFLICT (id) DO UPDATE SET "
                        "status = excluded.status, amount_captured = excluded.amount_captured, amount_refunded = "
                        "excluded.amount_refunded, fee = excluded.fee, held = excluded.held, gateway = "
                        "excluded.gateway, gateway_reference = excluded.gateway_reference, failure_code = "
-                       "excluded.failure_code, updated_at = excluded.updated_at"),
+                       "excluded.failure_code, updated_at = excluded.updated_at, review = excluded.review"),
         insert_refund(c,
                       "INSERT INTO refunds (id, payment, amount, status, reason, created_at) VALUES (?, ?, ?, ?, ?, "
-                      "?)") {}
+                      "?)"),
+        upsert_fx_rate(c,
+                       "INSERT INTO fx_rates (base, quote, rate, mantissa, scale, version, updated_at) VALUES (?, ?, "
+                       "?, ?, ?, 1, ?) ON CONFLICT (base, quote) DO UPDATE SET rate = excluded.rate, mantissa = excluded.mantissa, "
+                       "scale = excluded.scale, version = fx_rates.version + 1, updated_at = excluded.updated_at "
+                       "RETURNING " + std::string(fx_rate_columns)) {}
 
   Statement select_account;
   Statement select_system_account;
@@ -77,6 +85,7 @@ struct SqliteWriteStore::Statements {
   Statement select_payment;
   Statement upsert_payment;
   Statement insert_refund;
+  Statement upsert_fx_rate;
 };
 
 SqliteWriteStore::SqliteWriteStore(Connection& connection, IdGenerator& ids, Clock& clock)
@@ -243,6 +252,7 @@ void SqliteWriteStore::insert_payment_method(const PaymentMethod& p) {
   insert.bind(1, p.id).bind(2, p.brand).bind(3, p.bin).bind(4, p.last4);
   insert.bind(5, std::int64_t{p.exp_month}).bind(6, std::int64_t{p.exp_year}).bind(7, p.fingerprint);
   insert.bind_text_or_null(8, p.customer).bind(9, p.created_at_ms);
+  insert.bind_text_or_null(10, p.country).bind_text_or_null(11, p.card_type);
   insert.run();
 }
 
@@ -262,6 +272,13 @@ void SqliteWriteStore::put_payment(const Payment& p) {
   upsert.bind(11, p.fee).bind(12, p.held).bind_text_or_null(13, p.gateway).bind_text_or_null(14, p.gateway_reference);
   upsert.bind_text_or_null(15, p.failure_code).bind_text_or_null(16, p.description).bind(17, p.metadata_json);
   upsert.bind_text_or_null(18, p.idempotency_key).bind(19, p.created_at_ms).bind(20, p.updated_at_ms);
+  if (p.fx) {
+    upsert.bind(21, format_rate(p.fx->rate)).bind(22, p.fx->rate.mantissa).bind(23, std::int64_t{p.fx->rate.scale});
+    upsert.bind(24, p.fx->version).bind(25, p.fx->settlement_currency).bind(26, p.fx->settlement_amount);
+  } else {
+    for (int column = 21; column <= 26; ++column) upsert.bind_null(column);
+  }
+  upsert.bind_text_or_null(27, p.review);
   upsert.run();
 }
 
@@ -270,6 +287,17 @@ void SqliteWriteStore::insert_refund(const Refund& r) {
   insert.bind(1, r.id).bind(2, r.payment).bind(3, r.amount).bind(4, to_string(r.status));
   insert.bind_text_or_null(5, r.reason).bind(6, r.created_at_ms);
   insert.run();
+}
+
+FxRate SqliteWriteStore::put_fx_rate(const std::string& base, const std::string& quote, const Rate& rate,
+                                     std::int64_t now_ms) {
+  Statement& upsert = statements_->upsert_fx_rate;
+  ResetOnExit reset(upsert);
+  upsert.bind(1, base).bind(2, quote).bind(3, format_rate(rate)).bind(4, rate.mantissa);
+  upsert.bind(5, std::int64_t{rate.scale}).bind(6, now_ms);
+  [[maybe_unused]] bool returned = upsert.step();
+  assert(returned);
+  return read_fx_rate(upsert);
 }
 
 void SqliteWriteStore::flush() {

@@ -44,6 +44,8 @@ class SqliteWriteStore final : public WriteStore {
   std::optional<Payment> find_payment(const std::string& id) override;
   void put_payment(const Payment& payment) override;
   void insert_refund(const Refund& refund) override;
+  FxRate put_fx_rate(const std::string& base, const std::string& quote, const Rate& rate,
+                     std::int64_t now_ms) override;
 
   // Writes every account touched since the last flush.
   void flush();
