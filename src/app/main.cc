@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "app/config.h"
 #include "cache/cache_aside.h"
+#include "cache/gateway_status_store.h"
 #include "cache/memory_cache.h"
 #include "cache/redis_cache.h"
 #include "redis/client.h"
@@ -158,7 +159,7 @@ int run(const Config& config) {
   cache::CacheAside reference_cache(redis_cache.get(), clock, random, registry, aside_options);
   gateway::SimulatedGateway gateway(server.scheduler(), std::chrono::milliseconds(config.gateway_latency_ms),
                                     config.gateway_health_file);
-  gateway::MemoryStatusStore gateway_statuses(clock);
+  cache::CacheStatusStore gateway_statuses(cache);  // shared through Redis when configured
   gateway::HealthCheckOptions health_options{std::chrono::milliseconds(config.gateway_health_interval_ms),
                                              std::chrono::milliseconds(config.gateway_timeout_ms)};
   gateway::HealthChecker health_checker({&gateway}, gateway_statuses, server.scheduler(), clock, health_options);

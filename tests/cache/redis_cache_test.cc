@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "cache/cache_aside.h"
+#include "cache/gateway_status_store.h"
 #include "cache/memory_cache.h"
 #include "cache/redis_cache.h"
 #include "redis/client.h"
@@ -330,6 +331,22 @@ TEST(CacheAsideWithoutRedis, IsTheLoader) {
   }
   EXPECT_EQ(loads, 3);
   EXPECT_FALSE(aside.l1_live());
+}
+
+TEST_F(RedisCacheTest, GatewayStatusesLiveInRedisWithTheirValidity) {
+  Node node(server);
+  CacheStatusStore store(*node.cache);
+  store.put(gateway::GatewayStatus{"simulated", gateway::Health::degraded, "closed", 1'767'225'600'000}, 300'000);
+  std::int64_t ttl = std::stoll(server.cli("PTTL payment:gateway:simulated:status"));
+  EXPECT_GT(ttl, 290'000);
+  EXPECT_LE(ttl, 300'000);
+  std::optional<gateway::GatewayStatus> status = store.get("simulated");
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->status, gateway::Health::degraded);
+  EXPECT_EQ(status->checked_at_ms, 1'767'225'600'000);
+  EXPECT_FALSE(store.get("other"));
+  node.cache->set(CacheStatusStore::key("broken"), "sideways closed 12", 60'000);
+  EXPECT_FALSE(store.get("broken")) << "a status that is not one is no status";
 }
 
 }  // namespace
