@@ -170,31 +170,47 @@ void Api::submit(Call call, bool key_required, const BuildCommand& build, Contin
     problem.retry_after_s = 1;
     return reply_problem(call, problem);
   }
-  std::optional<ledger::IdempotencyTag> tag;
-  IdempotencyCache::Check fast;
-  if (key) {
-    tag = ledger::IdempotencyTag{*key, request_fingerprint(call.request.method, call.request.path, prepared->body)};
-    fast = idempotency_cache_.check(*key, tag->fingerprint);
-    if (fast.verdict == IdempotencyCache::Check::Verdict::replay) {
-      in_flight_.release(*key);
-      return reply(call, fast.status, std::move(fast.body), {{"Idempotent-Replayed", "true"}});
-    }
-    if (fast.verdict == IdempotencyCache::Check::Verdict::in_use) {
-      // The marker may outlive its request when Redis lost the delete (a
-      // failover): a key the ledger already knows goes to the ledger, which
-      // replays it.
-      Result<bool> known = deps_.ledger.has_idempotency_key(*key);
-      if (known.ok() && known.value()) fast.verdict = IdempotencyCache::Check::Verdict::proceed;
-    }
-    if (fast.verdict == IdempotencyCache::Check::Verdict::in_use) {
-      in_flight_.release(*key);
-      keys_in_use_.add();
-      Problem problem = make_problem("idempotency_key_in_use", "a request with this key is being processed");
-      problem.retry_after_s = 1;
-      return reply_problem(call, problem);
-    }
+  Submitting state{std::move(call), std::move(prepared.value()), std::nullopt, {}, build, std::move(next),
+                   std::move(dispatch)};
+  if (!key) return proceed(std::move(state));
+  state.tag = ledger::IdempotencyTag{
+      *key, request_fingerprint(state.call.request.method, state.call.request.path, state.prepared.body)};
+  if (!idempotency_cache_.active() || !deps_.scheduler) return proceed(std::move(state));
+  // Ask the cache without holding this thread; go on on the event loop.
+  auto shared = std::make_shared<Submitting>(std::move(state));
+  idempotency_cache_.check_async(*key, shared->tag->fingerprint, [this, shared](IdempotencyCache::Check fast) {
+    deps_.scheduler->post([this, shared, fast = std::move(fast)]() mutable {
+      shared->fast = std::move(fast);
+      proceed(std::move(*shared));
+    });
+  });
+}
+
+void Api::proceed(Submitting state) {
+  Call& call = state.call;
+  std::optional<ledger::IdempotencyTag>& tag = state.tag;
+  IdempotencyCache::Check& fast = state.fast;
+  std::optional<std::string> key;
+  if (tag) key = tag->key;
+  if (key && fast.verdict == IdempotencyCache::Check::Verdict::replay) {
+    in_flight_.release(*key);
+    return reply(call, fast.status, std::move(fast.body), {{"Idempotent-Replayed", "true"}});
   }
-  Result<ledger::Command> command = build(prepared.value(), call);
+  if (key && fast.verdict == IdempotencyCache::Check::Verdict::in_use) {
+    // The marker may outlive its request when Redis lost the delete (a
+    // failover): a key the ledger already knows goes to the ledger, which
+    // replays it.
+    Result<bool> known = deps_.ledger.has_idempotency_key(*key);
+    if (known.ok() && known.value()) fast.verdict = IdempotencyCache::Check::Verdict::proceed;
+  }
+  if (key && fast.verdict == IdempotencyCache::Check::Verdict::in_use) {
+    in_flight_.release(*key);
+    keys_in_use_.add();
+    Problem problem = make_problem("idempotency_key_in_use", "a request with this key is being processed");
+    problem.retry_after_s = 1;
+    return reply_problem(call, problem);
+  }
+  Result<ledger::Command> command = state.build(state.prepared, call);
   if (!command.ok()) {
     if (key) {
       in_flight_.release(*key);
@@ -213,15 +229,15 @@ void Api::submit(Call call, bool key_required, const BuildCommand& build, Contin
     reply_outcome(*shared_call, outcome);
   };
   ledger::Submission submission{std::move(command.value()), std::move(tag), std::move(request_id)};
-  auto done = [next = std::move(next), finish = std::move(finish)](ledger::Outcome outcome) {
+  auto done = [next = std::move(state.next), finish = std::move(finish)](ledger::Outcome outcome) {
     if (next) {
       next(outcome, finish);
     } else {
       finish(outcome);
     }
   };
-  if (dispatch) {
-    dispatch(std::move(submission), std::move(done));
+  if (state.dispatch) {
+    state.dispatch(std::move(submission), std::move(done));
   } else {
     deps_.ledger.submit(std::move(submission), std::move(done));
   }

@@ -29,6 +29,7 @@
 #include "cache/redis_cache.h"
 #include "core/clock.h"
 #include "core/ids.h"
+#include "core/scheduler.h"
 #include "domain/render.h"
 #include "gateway/gateway.h"
 #include "gateway/health.h"
@@ -64,6 +65,7 @@ struct Dependencies {
   gateway::StatusStore& gateway_statuses;
   cache::CacheAside& reference_cache;    // merchant config, payment methods (cache-aside)
   cache::RedisCache* redis = nullptr;    // the payment cache on Redis, when configured
+  Scheduler* scheduler = nullptr;        // the HTTP event loop: where cache answers continue
 };
 
 // One request being answered.
@@ -114,6 +116,17 @@ class Api final : public http::Handler {
   void reply_read(Call& call, const Result<T>& result);
   // The POST path: prepare, take the key (409 when in flight), build the
   // command, submit it. `key_required` as API.md lists.
+  // A keyed submission waiting for the cache's idempotency answer.
+  struct Submitting {
+    Call call;
+    Prepared prepared;
+    std::optional<ledger::IdempotencyTag> tag;
+    IdempotencyCache::Check fast;
+    BuildCommand build;
+    Continue next;
+    Dispatch dispatch;
+  };
+  void proceed(Submitting state);
   void submit(Call call, bool key_required, const BuildCommand& build, Continue next = {},
               Dispatch dispatch = {});
   Result<Prepared> prepare(const Call& call, bool key_required);

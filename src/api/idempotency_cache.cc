@@ -37,12 +37,27 @@ IdempotencyCache::IdempotencyCache(cache::RedisCache* redis, metrics::Registry& 
                                 {{"result", "replayed"}})),
       in_use_(registry.counter("payd_idempotency_fast_path_total", "", {{"result", "in_use"}})) {}
 
+std::vector<redis::Command> IdempotencyCache::commands(const std::string& key) const {
+  return {{"GET", outcome_key(key)}, {"SET", marker_key(key), "1", "NX", "PX", std::to_string(marker_ttl_ms_)}};
+}
+
 IdempotencyCache::Check IdempotencyCache::check(const std::string& key, const std::string& fingerprint) {
+  if (!active()) return Check{};
+  return interpret(key, fingerprint, redis_->commands(commands(key)));
+}
+
+void IdempotencyCache::check_async(const std::string& key, const std::string& fingerprint,
+                                   std::function<void(Check)> done) {
+  if (!active()) return done(Check{});
+  redis_->commands_async(commands(key), [this, key, fingerprint, done = std::move(done)](
+                                            std::optional<std::vector<redis::Reply>> replies) {
+    done(interpret(key, fingerprint, replies));
+  });
+}
+
+IdempotencyCache::Check IdempotencyCache::interpret(const std::string& key, const std::string& fingerprint,
+                                                    const std::optional<std::vector<redis::Reply>>& replies) {
   Check check;
-  if (!redis_ || !redis_->healthy()) return check;
-  std::optional<std::vector<redis::Reply>> replies = redis_->commands(
-      {{"GET", outcome_key(key)},
-       {"SET", marker_key(key), "1", "NX", "PX", std::to_string(marker_ttl_ms_)}});
   if (!replies) {
     redis_->count(outcome_key(key), "error");
     return check;

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "cache/redis_cache.h"
@@ -37,6 +38,11 @@ class IdempotencyCache {
     std::string body;
   };
   Check check(const std::string& key, const std::string& fingerprint);
+  // The same without waiting: `done` runs on the Redis client's thread, or
+  // at once when there is nothing to ask. Do no blocking work in it.
+  void check_async(const std::string& key, const std::string& fingerprint, std::function<void(Check)> done);
+  // Whether checks ask Redis at all now.
+  bool active() const { return redis_ && redis_->healthy(); }
 
   // After the answer is decided: releases the marker and keeps a copy of a
   // stored outcome. Does not wait on Redis.
@@ -47,6 +53,9 @@ class IdempotencyCache {
   cache::RedisCache* redis_;
   std::int64_t outcome_ttl_ms_;
   std::int64_t marker_ttl_ms_;
+  std::vector<redis::Command> commands(const std::string& key) const;
+  Check interpret(const std::string& key, const std::string& fingerprint,
+                  const std::optional<std::vector<redis::Reply>>& replies);
   metrics::Counter& replays_;
   metrics::Counter& in_use_;
 };

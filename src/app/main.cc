@@ -182,7 +182,7 @@ int run(const Config& config) {
   if (!bin_table.ok()) fail(bin_table.problem().detail);
   reference::Bins bins(std::move(bin_table.value()));
   api::Api api(api::Dependencies{ledger, cache, gateway, card_flow, clock, ids, registry, fx_rates, bins,
-                                 gateway_statuses, reference_cache, redis_cache.get()},
+                                 gateway_statuses, reference_cache, redis_cache.get(), &server.scheduler()},
                api_options);
   forwarding.set_target(api);
 

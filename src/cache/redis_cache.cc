@@ -166,20 +166,42 @@ std::optional<redis::Reply> RedisCache::command(redis::Command command) {
   return std::move(*response.reply);
 }
 
-std::optional<std::vector<redis::Reply>> RedisCache::commands(std::vector<redis::Command> commands) {
-  if (!breaker_.allow()) return std::nullopt;
-  std::vector<redis::Response> responses = client_.call_all(std::move(commands));
+namespace {
+// Every response a reply and none an error: the replies; else nullopt.
+std::optional<std::vector<redis::Reply>> replies_of(std::vector<redis::Response> responses) {
   std::vector<redis::Reply> replies;
   replies.reserve(responses.size());
   for (auto& response : responses) {
-    if (!response.ok() || response.reply->is_error()) {
-      breaker_.record_failure();
-      return std::nullopt;
-    }
+    if (!response.ok() || response.reply->is_error()) return std::nullopt;
     replies.push_back(std::move(*response.reply));
   }
-  breaker_.record_success();
   return replies;
+}
+}  // namespace
+
+std::optional<std::vector<redis::Reply>> RedisCache::commands(std::vector<redis::Command> commands) {
+  if (!breaker_.allow()) return std::nullopt;
+  std::optional<std::vector<redis::Reply>> replies = replies_of(client_.call_all(std::move(commands)));
+  if (replies) {
+    breaker_.record_success();
+  } else {
+    breaker_.record_failure();
+  }
+  return replies;
+}
+
+void RedisCache::commands_async(std::vector<redis::Command> commands,
+                                std::function<void(std::optional<std::vector<redis::Reply>>)> done) {
+  if (!breaker_.allow()) return done(std::nullopt);
+  client_.execute_all(std::move(commands), [this, done = std::move(done)](std::vector<redis::Response> responses) {
+    std::optional<std::vector<redis::Reply>> replies = replies_of(std::move(responses));
+    if (replies) {
+      breaker_.record_success();
+    } else {
+      breaker_.record_failure();
+    }
+    done(std::move(replies));
+  });
 }
 
 std::optional<std::string> RedisCache::get(const std::string& key) {

@@ -21,6 +21,7 @@
 // garbage, fallback (answered locally) or write.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -72,6 +73,10 @@ class RedisCache final : public Cache {
   // Several commands in one round trip, through the breaker as one call;
   // nullopt when any of them failed.
   std::optional<std::vector<redis::Reply>> commands(std::vector<redis::Command> commands);
+  // The same without waiting: `done` runs on the Redis client's thread (at
+  // once, on the caller's, while the breaker is open).
+  void commands_async(std::vector<redis::Command> commands,
+                      std::function<void(std::optional<std::vector<redis::Reply>>)> done);
 
   void count(const std::string& key, const char* result);
 
