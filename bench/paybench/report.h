@@ -23,14 +23,17 @@ struct RunDescription {
   double duration_s = 0.0;
   double warmup_s = 0.0;
   double duplicate_share = 0.0;
-  std::string payd_args;  // the extra flags of a spawned payd, empty otherwise
+  int retries = 0;
+  std::size_t targets = 1;  // payd nodes the connections are spread over
+  std::string payd_args;    // the extra flags of a spawned payd, empty otherwise
 };
 
 struct RunReport {
   RunDescription run;
   const LoadResult* load = nullptr;  // must be set
   std::optional<std::int64_t> payd_peak_rss_kib;
-  std::vector<CheckResult> checks;  // empty with --check off
+  std::vector<CheckResult> checks;       // empty with --check off
+  std::optional<Invariants> invariants;  // set when the API checks ran
 };
 
 // Whether every check passed (true when there were none).
