@@ -49,6 +49,8 @@ void add_load_flags(CLI::App& app, Options& options, RawFlags& raw) {
       ->check(CLI::Range(0.0, 1.0));
   app.add_flag("--check,!--no-check", options.check, "Check the results through the API (and payctl) afterwards");
   app.add_option("--json", options.json_path, "Also write the figures as JSON to this file");
+  app.add_option("--percentiles", options.percentiles_path,
+                 "Also write the latency distribution to this file: percentile, ms, 1/(1-quantile) a line");
   app.add_option("--seed", options.seed, "Seed of the random choices (default: from the OS)");
   app.add_option("--request-timeout-ms", options.request_timeout_ms, "Deadline of each write and each read")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{600'000}));

@@ -32,6 +32,7 @@ struct Options {
   double duplicate_share = 0.0;
   bool check = true;
   std::string json_path;
+  std::string percentiles_path;  // the latency distribution as a data file (gnuplot)
   std::optional<std::uint64_t> seed;
   std::int64_t request_timeout_ms = 30'000;
   bool keep_data = false;

@@ -4,6 +4,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <cassert>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <ostream>
@@ -214,6 +215,24 @@ Outcome write_json(const RunReport& report, const std::string& path) {
   json["checks_passed"] = checks_passed(report);
   std::ofstream file(path, std::ios::trunc);
   file << boost::json::serialize(json) << '\n';
+  if (!file) return Failure{"cannot write " + path};
+  return Done{};
+}
+
+Outcome write_percentiles(const LatencyHistogram& latency, const std::string& path) {
+  constexpr int steps_per_decade = 20;
+  constexpr int decades_max = 7;
+  std::ofstream file(path, std::ios::trunc);
+  file << "# percentile latency_ms inverse_tail\n";
+  auto count = static_cast<double>(latency.count());
+  for (int step = 0; step <= steps_per_decade * decades_max; ++step) {
+    double inverse_tail = std::pow(10.0, static_cast<double>(step) / steps_per_decade);
+    if (inverse_tail > count) break;
+    double quantile = 1.0 - 1.0 / inverse_tail;
+    file << format("%.5f", quantile * 100.0) << ' ' << format("%.3f", to_ms(latency.quantile_us(quantile))) << ' '
+         << format("%.3f", inverse_tail) << '\n';
+  }
+  if (count > 0) file << "100 " << format("%.3f", to_ms(latency.max_us())) << ' ' << format("%.3f", count) << '\n';
   if (!file) return Failure{"cannot write " + path};
   return Done{};
 }

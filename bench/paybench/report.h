@@ -43,4 +43,10 @@ void print_table(const RunReport& report, std::ostream& out);
 
 Outcome write_json(const RunReport& report, const std::string& path);
 
+// The latency distribution for plots: one line per point, "percentile
+// latency_ms inverse_tail" with inverse_tail = 1 / (1 - quantile), for
+// quantiles 1 - 10^(-x) at x = 0, 0.05, ... while the run has samples that
+// far into the tail, then the maximum. A header line starts with '#'.
+Outcome write_percentiles(const LatencyHistogram& latency, const std::string& path);
+
 }  // namespace payd::bench
