@@ -8,6 +8,7 @@
 // not be made (payd did not start, setup was refused, payd went away
 // during the load, ...).
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -105,6 +106,17 @@ void finish_target(const Options& options, Target& target, RunReport& report) {
   }
 }
 
+// --setup-only: the funded accounts' ids, one a line, for another load
+// generator (bench/wrk).
+int write_account_ids(const Fixture& fixture, const std::string& path) {
+  std::ofstream file(path, std::ios::trunc);
+  for (const std::string& id : fixture.account_ids) file << id << '\n';
+  if (!file) return fail("cannot write " + path);
+  std::cerr << "paybench: " << fixture.account_ids.size() << " accounts funded with " << fixture.deposited_minor
+            << " in all, their ids in " << path << "\n";
+  return 0;
+}
+
 DriveOptions make_drive_options(const Options& options, const std::vector<std::uint16_t>& ports) {
   DriveOptions drive{ports, options.connections, options.request_timeout_ms};
   if (options.retries > 0) {
@@ -171,6 +183,7 @@ int run(const Options& options) {
   SetupOptions setup_options{options.workload, options.accounts, options.deposit_minor, "USD"};
   auto fixture = set_up(setup_options, drive_options, keys, clock);
   if (!fixture.ok()) return fail(fixture.message());
+  if (!options.setup_only_path.empty()) return write_account_ids(fixture.value(), options.setup_only_path);
   auto before = options.check ? read_trial_balance(drive_options, clock, fixture.value().currency)
                               : Expected<TrialBalance>(TrialBalance{});
   if (!before.ok()) return fail(before.message());

@@ -51,6 +51,8 @@ void add_load_flags(CLI::App& app, Options& options, RawFlags& raw) {
   app.add_option("--json", options.json_path, "Also write the figures as JSON to this file");
   app.add_option("--percentiles", options.percentiles_path,
                  "Also write the latency distribution to this file: percentile, ms, 1/(1-quantile) a line");
+  app.add_option("--setup-only", options.setup_only_path,
+                 "Only set up (accounts funded), write their ids to this file, one a line, and exit (with --target)");
   app.add_option("--seed", options.seed, "Seed of the random choices (default: from the OS)");
   app.add_option("--request-timeout-ms", options.request_timeout_ms, "Deadline of each write and each read")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{600'000}));
@@ -83,6 +85,7 @@ std::string validate(Options& options, const RawFlags& raw) {
   if (!options.fault_command.empty() && options.fault_at_s >= options.warmup_s + options.duration_s) {
     return "--fault-at-s must fall within the load (warmup + duration)";
   }
+  if (!options.setup_only_path.empty() && options.spawn) return "--setup-only needs --target, not --spawn";
   if (options.spawn) {
     if (options.payd_path.empty()) return "--spawn needs --payd PATH";
     if (!raw.targets.empty()) return "--spawn and --target exclude each other";
