@@ -4,7 +4,7 @@ SANITIZE_DIR ?= build-sanitize
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: deps build run test unit-test sanitize-test bench clean
+.PHONY: deps build run test unit-test sanitize-test bench chaos clean
 
 deps:
 	@scripts/install-deps
@@ -31,6 +31,12 @@ sanitize-test: deps
 # Writes bench/results/<timestamp>/ and BENCHMARKS.md.
 bench: build
 	bench/run
+
+# payd under faults (kill -9, PostgreSQL stopped, a node lost, Redis lost or
+# flushed) with client retries; fails when an acknowledged operation is lost,
+# a key had two effects or money is not conserved.
+chaos: build
+	bench/chaos --build-dir $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)

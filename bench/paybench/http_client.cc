@@ -6,6 +6,7 @@
 // from that one thread.
 #include "bench/paybench/http_client.h"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -26,6 +27,9 @@
 #include <exception>
 #include <utility>
 
+#include "bench/paybench/json_fields.h"
+#include "bench/paybench/retry.h"
+
 namespace payd::bench {
 namespace {
 
@@ -36,12 +40,12 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-// After a failed connect, a connection pauses this long before its next
-// attempt, so a dead server is not hammered in a tight loop; after this
-// many failures in a row it gives up (payd is gone).
-constexpr auto reconnect_pause = std::chrono::milliseconds(100);
-constexpr int connect_failures_max = 3;
-constexpr std::int64_t retry_pause_us = 100'000;
+// After a failed connect, a connection pauses before its next attempt, so
+// a dead server is not hammered in a tight loop: 100 ms, then 200 ms, the
+// most a restarted payd waits for its clients to come back.
+constexpr auto reconnect_pause_min = std::chrono::milliseconds(100);
+constexpr auto reconnect_pause_max = std::chrono::milliseconds(200);
+constexpr std::int64_t exchange_retry_pause_us_max = 1'000'000;
 constexpr std::size_t response_body_bytes_max = 8 * 1024 * 1024;
 constexpr std::size_t described_body_bytes_max = 300;
 
@@ -49,7 +53,6 @@ struct DriveState {
   const DriveOptions& options;
   Clock& clock;
   ExchangeSource& source;
-  tcp::endpoint endpoint;
   std::size_t connections_opened = 0;
   std::size_t connections_given_up = 0;
   std::string last_connect_error;
@@ -57,18 +60,45 @@ struct DriveState {
 };
 
 // Opens the socket; the error message, or empty when connected.
-asio::awaitable<std::string> connect(DriveState& state, beast::tcp_stream& stream) {
+asio::awaitable<std::string> connect(DriveState& state, beast::tcp_stream& stream, const tcp::endpoint& endpoint) {
   stream.expires_after(std::chrono::milliseconds(state.options.request_timeout_ms));
-  auto [error] = co_await stream.async_connect(state.endpoint, use_tuple);
+  auto [error] = co_await stream.async_connect(endpoint, use_tuple);
   if (error) {
     stream.close();  // a failed connect leaves the socket open; the next attempt needs a fresh one
-    state.last_connect_error = "connect to 127.0.0.1:" + std::to_string(state.endpoint.port()) + ": " + error.message();
+    state.last_connect_error = "connect to 127.0.0.1:" + std::to_string(endpoint.port()) + ": " + error.message();
     co_return state.last_connect_error;
   }
   error_code ignored;
   stream.socket().set_option(tcp::no_delay(true), ignored);
   state.connections_opened += 1;
   co_return std::string();
+}
+
+// Connects, trying again after a growing pause while it fails. True once
+// connected; false when the connection should stop: the source is finished,
+// or the server stayed away (connect_failures_max failures in a row, or
+// for reconnect_for_ms when that is set).
+asio::awaitable<bool> reconnect(DriveState& state, beast::tcp_stream& stream, asio::steady_timer& timer,
+                                const tcp::endpoint& endpoint) {
+  std::int64_t first_failure_us = 0;
+  auto pause = reconnect_pause_min;
+  for (int failures = 0;; ++failures) {
+    std::string error = co_await connect(state, stream, endpoint);
+    if (error.empty()) co_return true;
+    std::int64_t now_us = state.clock.monotonic_us();
+    if (failures == 0) first_failure_us = now_us;
+    bool gave_up = state.options.reconnect_for_ms == 0
+                       ? failures + 1 >= connect_failures_max
+                       : now_us - first_failure_us >= state.options.reconnect_for_ms * 1000;
+    if (gave_up) {
+      state.connections_given_up += 1;
+      co_return false;
+    }
+    if (state.source.finished(now_us)) co_return false;
+    timer.expires_after(pause);
+    co_await timer.async_wait(use_tuple);
+    pause = std::min(pause * 2, reconnect_pause_max);
+  }
 }
 
 http::request<http::string_body> make_message(const HttpRequest& request) {
@@ -118,41 +148,36 @@ asio::awaitable<void> wait_until(DriveState& state, asio::steady_timer& timer, s
   co_await timer.async_wait(use_tuple);
 }
 
-// One connection: exchanges until the source says done. Bounded by the
-// source, which must end; each exchange is bounded by the request timeout.
+// One connection: exchanges until the source says done, or until it
+// cannot reconnect. Bounded by the source, which must end, and by the
+// reconnect limits; each exchange is bounded by the request timeout.
 asio::awaitable<void> run_connection(DriveState& state, std::size_t connection) {
   auto executor = co_await asio::this_coro::executor;
   beast::tcp_stream stream(executor);
   beast::flat_buffer buffer;
   asio::steady_timer timer(executor);
+  const auto& ports = state.options.ports;
+  tcp::endpoint endpoint(asio::ip::address_v4::loopback(), ports[connection % ports.size()]);
   bool open = false;
-  int connect_failures = 0;
-  while (std::optional<Exchange> exchange = state.source.next(connection, state.clock.monotonic_us())) {
+  while (true) {
+    if (!open) {
+      bool connected = co_await reconnect(state, stream, timer, endpoint);
+      if (!connected) break;
+      open = true;
+    }
+    std::optional<Exchange> exchange = state.source.next(connection, state.clock.monotonic_us());
+    if (!exchange) break;
     co_await wait_until(state, timer, exchange->intended_send_us);
-    HttpResponse response;
     std::int64_t sent_us = state.clock.monotonic_us();
-    if (!open) response.transport_error = co_await connect(state, stream);
-    open = response.transport_error.empty();
-    connect_failures = open ? 0 : connect_failures + 1;
-    if (open) {
-      bool keep_alive = false;
-      response = co_await send_and_read(state, stream, buffer, exchange->request, keep_alive);
-      if (!keep_alive) {
-        error_code ignored;
-        stream.socket().close(ignored);
-        buffer.clear();
-        open = false;
-      }
+    bool keep_alive = false;
+    HttpResponse response = co_await send_and_read(state, stream, buffer, exchange->request, keep_alive);
+    if (!keep_alive) {
+      error_code ignored;
+      stream.socket().close(ignored);
+      buffer.clear();
+      open = false;
     }
     state.source.complete(connection, std::move(*exchange), std::move(response), sent_us, state.clock.monotonic_us());
-    if (connect_failures == connect_failures_max) {
-      state.connections_given_up += 1;
-      co_return;
-    }
-    if (connect_failures > 0) {
-      timer.expires_after(reconnect_pause);
-      co_await timer.async_wait(use_tuple);
-    }
   }
   error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -160,11 +185,16 @@ asio::awaitable<void> run_connection(DriveState& state, std::size_t connection) 
 }
 
 // exchange_all's source: each request once, then the ones that asked to be
-// retried, after a pause.
+// retried, after a pause that doubles with each attempt.
 class ListSource final : public ExchangeSource {
  public:
-  explicit ListSource(std::vector<HttpRequest> requests)
-      : requests_(std::move(requests)), responses_(requests_.size()), attempts_(requests_.size(), 0) {}
+  ListSource(std::vector<HttpRequest> requests, int attempts_max)
+      : requests_(std::move(requests)),
+        responses_(requests_.size()),
+        attempts_(requests_.size(), 0),
+        attempts_max_(attempts_max) {
+    assert(attempts_max_ >= 1);
+  }
 
   std::optional<Exchange> next(std::size_t, std::int64_t) override {
     if (next_index_ < requests_.size()) return make_exchange(next_index_++, 0);
@@ -177,24 +207,39 @@ class ListSource final : public ExchangeSource {
   void complete(std::size_t, Exchange exchange, HttpResponse response, std::int64_t, std::int64_t done_us) override {
     auto index = static_cast<std::size_t>(exchange.tag);
     assert(index < requests_.size());
-    bool again = response.status == 0 || response.status == 503 || response.status == 409;
+    assert(in_flight_ > 0);
+    in_flight_ -= 1;
+    std::string code = response.status >= 400 ? text_member(parse_object(response.body), "code") : std::string();
     attempts_[index] += 1;
-    if (again && attempts_[index] < retry_attempts_max) retries_.emplace_back(index, done_us + retry_pause_us);
+    if (says_try_again(response.status, code) && attempts_[index] < attempts_max_) {
+      std::int64_t pause_us = exchange_retry_pause_us;
+      for (int attempt = 1; attempt < attempts_[index] && pause_us < exchange_retry_pause_us_max; ++attempt) {
+        pause_us *= 2;
+      }
+      retries_.emplace_back(index, done_us + std::min(pause_us, exchange_retry_pause_us_max));
+    }
     requests_[index] = std::move(exchange.request);
     responses_[index] = std::move(response);
+  }
+
+  bool finished(std::int64_t) override {
+    return next_index_ == requests_.size() && retries_.empty() && in_flight_ == 0;
   }
 
   std::vector<HttpResponse> take_responses() { return std::move(responses_); }
 
  private:
   Exchange make_exchange(std::size_t index, std::int64_t intended_send_us) {
+    in_flight_ += 1;
     return Exchange{index, requests_[index], intended_send_us};
   }
 
   std::vector<HttpRequest> requests_;
   std::vector<HttpResponse> responses_;
   std::vector<int> attempts_;
+  const int attempts_max_;
   std::size_t next_index_ = 0;
+  std::size_t in_flight_ = 0;
   std::deque<std::pair<std::size_t, std::int64_t>> retries_;
 };
 
@@ -207,9 +252,10 @@ std::string describe(const HttpResponse& response) {
 
 Outcome drive(const DriveOptions& options, Clock& clock, ExchangeSource& source) {
   assert(options.connections >= 1 && options.connections <= connections_max);
-  assert(options.request_timeout_ms > 0);
+  assert(!options.ports.empty() && options.ports.size() <= ports_max);
+  assert(options.request_timeout_ms > 0 && options.reconnect_for_ms >= 0);
   asio::io_context context(1);
-  DriveState state{options, clock, source, tcp::endpoint(asio::ip::address_v4::loopback(), options.port)};
+  DriveState state{options, clock, source};
   for (std::size_t connection = 0; connection < options.connections; ++connection) {
     asio::co_spawn(context, run_connection(state, connection), [&state](std::exception_ptr exception) {
       if (exception && !state.exception) state.exception = exception;
@@ -225,7 +271,7 @@ Expected<std::vector<HttpResponse>> exchange_all(const DriveOptions& options, Cl
                                                  std::vector<HttpRequest> requests) {
   DriveOptions bounded = options;
   bounded.connections = std::max<std::size_t>(1, std::min(options.connections, requests.size()));
-  ListSource source(std::move(requests));
+  ListSource source(std::move(requests), options.attempts_max);
   Outcome outcome = drive(bounded, clock, source);
   if (!outcome.ok()) return Failure{outcome.message()};
   return source.take_responses();

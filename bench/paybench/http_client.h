@@ -1,18 +1,22 @@
 // The HTTP/1.1 keep-alive client that every phase of paybench sends through.
 //
-// drive() opens `connections` connections to 127.0.0.1 (and nowhere else)
-// and runs one coroutine per connection on a single thread: ask the
+// drive() opens `connections` connections to 127.0.0.1 (and nowhere else),
+// spread round-robin over the given ports (several payd nodes), and runs
+// one coroutine per connection on a single thread: connect, ask the
 // ExchangeSource for the next exchange, wait until its intended send time,
 // send it, read the answer, hand it back, repeat until the source says
 // done. Open and closed loops, setup and checks differ only in their
 // source. Only http_client.cc includes Asio and Beast; this header keeps
 // them away from the rest of paybench.
 //
-// Errors: a transport failure (refused, reset, timed out) is an answer with
-// status 0 and a transport_error, never an exception; the connection is
-// reopened before its next exchange. A connection that cannot reconnect a
-// few times in a row stops; when all have stopped, payd is gone and drive()
-// fails (with the exchanges not yet handed out left unsent).
+// Errors: a transport failure of a request (reset, timed out) is an answer
+// with status 0 and a transport_error, never an exception; the connection
+// is reopened before it takes its next exchange. A connection takes no
+// exchange while it cannot connect. By default it gives up after a few
+// failed connects in a row (a benchmark: payd is gone); with
+// reconnect_for_ms it keeps trying, with growing pauses, for that long (a
+// fault run: payd comes back), and stops early when the source is
+// finished. When every connection has given up, drive() fails.
 #pragma once
 
 #include <cstddef>
@@ -65,15 +69,22 @@ class ExchangeSource {
   // time), `done_us` when its answer was read (or the transport failed).
   virtual void complete(std::size_t connection, Exchange exchange, HttpResponse response, std::int64_t sent_us,
                         std::int64_t done_us) = 0;
+  // Whether next() will return nullopt from now on, whatever answers are
+  // still to come; a connection waiting to reconnect stops then.
+  virtual bool finished(std::int64_t now_us) = 0;
 };
 
 struct DriveOptions {
-  std::uint16_t port = 0;                    // on 127.0.0.1
+  std::vector<std::uint16_t> ports;          // on 127.0.0.1; connection i goes to ports[i % size], at least one
   std::size_t connections = 1;               // 1..connections_max
   std::int64_t request_timeout_ms = 30'000;  // per write and per read
+  std::int64_t reconnect_for_ms = 0;         // 0: give up after connect_failures_max failed connects in a row
+  int attempts_max = 5;                      // exchange_all: sends of one request at most, >= 1
 };
 
 inline constexpr std::size_t connections_max = 4096;
+inline constexpr std::size_t ports_max = 16;
+inline constexpr int connect_failures_max = 3;
 
 // Runs the source to its end over keep-alive connections. Fails when every
 // connection gave up reconnecting (nothing listens on the port any more);
@@ -82,11 +93,11 @@ Outcome drive(const DriveOptions& options, Clock& clock, ExchangeSource& source)
 
 // Sends every request over up to options.connections connections and
 // returns the answers in the order of `requests`. Answers that say "try
-// again" (no answer, 503, 409 idempotency_key_in_use) are retried after a
-// short pause, at most retry_attempts_max times, so every request must be
-// safe to repeat (a GET, or a POST with an Idempotency-Key). What is still
-// failing after that is returned as is.
-inline constexpr int retry_attempts_max = 5;
+// again" (retry.h) are sent again after a pause that doubles from
+// exchange_retry_pause_us, up to options.attempts_max sends in all, so
+// every request must be safe to repeat (a GET, or a POST with an
+// Idempotency-Key). What is still failing after that is returned as is.
+inline constexpr std::int64_t exchange_retry_pause_us = 100'000;
 Expected<std::vector<HttpResponse>> exchange_all(const DriveOptions& options, Clock& clock,
                                                  std::vector<HttpRequest> requests);
 

@@ -25,9 +25,9 @@ void KeyHistory::remember(std::uint64_t sequence, RequestKind kind, const HttpRe
   assert(sequence > 0);
   assert(sequence > newest_sequence_);
   KeyRecord& slot = recent_[sequence % recent_max];
-  if (slot.sequence != 0 && slot.sends > 1) {
+  if (slot.sequence != 0 && (slot.sends > 1 || keep_every_key_)) {
     std::uint64_t leaving = slot.sequence;
-    duplicated_gone_.emplace(leaving, std::move(slot));
+    kept_gone_.emplace(leaving, std::move(slot));
   }
   slot = KeyRecord{sequence, kind, request, 1, {}};
   newest_sequence_ = sequence;
@@ -44,6 +44,11 @@ const KeyRecord* KeyHistory::pick_duplicate(Random& random) {
   return record;
 }
 
+void KeyHistory::record_resend(std::uint64_t sequence) {
+  KeyRecord* record = find(sequence);
+  if (record != nullptr) record->sends += 1;
+}
+
 void KeyHistory::record_answer(std::uint64_t sequence, KeyAnswer answer) {
   KeyRecord* record = find(sequence);
   if (record == nullptr) return;
@@ -57,28 +62,46 @@ std::vector<const KeyRecord*> KeyHistory::duplicated() const {
   for (const KeyRecord& record : recent_) {
     if (record.sequence != 0 && record.sends > 1) records.push_back(&record);
   }
-  for (const auto& [sequence, record] : duplicated_gone_) records.push_back(&record);
+  for (const auto& [sequence, record] : kept_gone_) {
+    if (record.sends > 1) records.push_back(&record);
+  }
+  return records;
+}
+
+std::vector<const KeyRecord*> KeyHistory::every_key() const {
+  std::vector<const KeyRecord*> records;
+  records.reserve(recent_max + kept_gone_.size());
+  for (const KeyRecord& record : recent_) {
+    if (record.sequence != 0) records.push_back(&record);
+  }
+  for (const auto& [sequence, record] : kept_gone_) records.push_back(&record);
   return records;
 }
 
 std::size_t KeyHistory::duplicated_count() const {
   auto in_ring = std::count_if(recent_.begin(), recent_.end(),
                                [](const KeyRecord& record) { return record.sequence != 0 && record.sends > 1; });
-  return static_cast<std::size_t>(in_ring) + duplicated_gone_.size();
+  auto gone =
+      std::count_if(kept_gone_.begin(), kept_gone_.end(), [](const auto& entry) { return entry.second.sends > 1; });
+  return static_cast<std::size_t>(in_ring + gone);
 }
 
 KeyRecord* KeyHistory::find(std::uint64_t sequence) {
   if (sequence == 0) return nullptr;
   KeyRecord& slot = recent_[sequence % recent_max];
   if (slot.sequence == sequence) return &slot;
-  auto gone = duplicated_gone_.find(sequence);
-  return gone == duplicated_gone_.end() ? nullptr : &gone->second;
+  auto gone = kept_gone_.find(sequence);
+  return gone == kept_gone_.end() ? nullptr : &gone->second;
 }
 
 bool records_decision(const KeyAnswer& answer) {
   if (answer.status >= 200 && answer.status < 300) return true;
   if (answer.status == 402) return true;
   return answer.status == 409 && (answer.code == "invalid_state" || answer.code == "amount_exceeds_refundable");
+}
+
+bool has_decision(const KeyRecord& record) {
+  return std::any_of(record.answers.begin(), record.answers.end(), records_decision);
 }
 
 bool at_most_one_effect(const KeyRecord& record) {

@@ -9,6 +9,12 @@
 // it left the ring; the answers of other keys are forgotten with them.
 // Memory is therefore bounded by the ring plus the duplicates sent.
 //
+// With `keep_every_key` (paybench --retries), every key is kept with all
+// its answers until the end of the run instead: retries come back to a key
+// long after it left the ring, and the check then accounts for every key's
+// effect in the ledger. Memory grows with the keys sent; runs with retries
+// are meant to be short.
+//
 // Sans-I/O, single-threaded.
 #pragma once
 
@@ -59,12 +65,18 @@ class KeyHistory {
  public:
   static constexpr std::size_t recent_max = 1024;
 
+  explicit KeyHistory(bool keep_every_key = false) : keep_every_key_(keep_every_key) {}
+
   // A new key was sent for the first time. Sequences are unique and > 0.
   void remember(std::uint64_t sequence, RequestKind kind, const HttpRequest& request);
 
   // A recent record to send again (counted as sent once more), or nullptr
   // when nothing has been remembered yet.
   const KeyRecord* pick_duplicate(Random& random);
+
+  // The key `sequence` was sent once more (a retry). Kept from then on like
+  // a duplicated key; ignored when the key has been forgotten already.
+  void record_resend(std::uint64_t sequence);
 
   // An answer for the key `sequence`; dropped when that key was never
   // duplicated and has left the ring.
@@ -73,16 +85,25 @@ class KeyHistory {
   // Every key sent more than once, with all its answers.
   std::vector<const KeyRecord*> duplicated() const;
 
+  // Every key remembered, in no particular order. With keep_every_key that
+  // is every key of the run.
+  std::vector<const KeyRecord*> every_key() const;
+
   std::size_t duplicated_count() const;
 
  private:
   KeyRecord* find(std::uint64_t sequence);
 
+  bool keep_every_key_ = false;
   std::vector<KeyRecord> recent_ = std::vector<KeyRecord>(recent_max);
   std::uint64_t newest_sequence_ = 0;
   std::size_t remembered_ = 0;
-  std::unordered_map<std::uint64_t, KeyRecord> duplicated_gone_;  // duplicated keys that left the ring
+  // Keys that left the ring and are kept: the duplicated ones, or all.
+  std::unordered_map<std::uint64_t, KeyRecord> kept_gone_;
 };
+
+// Whether one of the key's answers records a decision (see records_decision).
+bool has_decision(const KeyRecord& record);
 
 // The answer as kept: status, replay flag and body hash, with the "id" of
 // a success or the problem "code" of an error, as read by the caller.

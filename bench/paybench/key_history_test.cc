@@ -96,5 +96,21 @@ TEST(KeyHistory, AnswersOfKeysSentOnceAreForgottenWithThem) {
   EXPECT_TRUE(history.duplicated().empty());
 }
 
+TEST(KeyHistory, KeepingEveryKeyKeepsRetriedKeysLongAfterTheRing) {
+  KeyHistory history(true);
+  for (std::uint64_t next = 1; next <= 3 * KeyHistory::recent_max; ++next)
+    history.remember(next, RequestKind::transfer, HttpRequest{});
+  history.record_answer(1, answer(0, false, 0));
+  history.record_resend(1);
+  history.record_answer(1, answer(201, true, 7));
+  EXPECT_EQ(history.every_key().size(), 3 * KeyHistory::recent_max);
+  std::vector<const KeyRecord*> duplicated = history.duplicated();
+  ASSERT_EQ(duplicated.size(), 1u);
+  EXPECT_EQ(duplicated.front()->sends, 2);
+  EXPECT_EQ(duplicated.front()->answers.size(), 2u);
+  EXPECT_TRUE(has_decision(*duplicated.front()));
+  EXPECT_TRUE(at_most_one_effect(*duplicated.front()));
+}
+
 }  // namespace
 }  // namespace payd::bench

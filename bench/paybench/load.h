@@ -16,11 +16,25 @@
 // requests get fresh Idempotency-Keys; a `duplicate_share` of requests
 // instead re-send a recent key with its exact body (some while the original
 // is still in flight on another connection).
+//
+// With retries_max > 0 (a fault run), an operation whose answer says "try
+// again" (retry.h) is sent again, same key and same bytes, after a jittered
+// pause, on whichever connection is free first, up to retries_max times. A
+// due retry goes before new work. The operation is measured once, when its
+// final answer arrives, from its first intended send time. Every key is
+// then kept (KeyHistory keep_every_key) for the check.
+//
+// A fault hook (fault_command) runs once, fault_at_s after the load
+// started, through /bin/sh on a thread of its own while the load goes on.
+// From that instant on, answers are watched: the recovery time is from the
+// fault until the first success (2xx) after the last service failure (no
+// answer, 5xx).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,7 +55,14 @@ struct LoadOptions {
   double duplicate_share = 0.0;  // 0..1
   // Acknowledged creations kept (uniformly sampled) for the check.
   std::size_t acknowledged_sample_max = 2000;
+  int retries_max = 0;        // 0: every answer is final
+  std::string fault_command;  // empty: no fault
+  double fault_at_s = 0.0;    // from the start of the load, warmup included
 };
+
+inline constexpr int retries_max_limit = 100;
+// The fault command is killed after this long.
+inline constexpr int fault_command_timeout_ms = 120'000;
 
 // After the run's end, an open loop keeps sending requests that were due
 // for at most this long, then stops and counts the rest as not sent.
@@ -54,11 +75,29 @@ struct Acknowledged {
   std::int64_t amount_minor = 0;
 };
 
+// What the fault hook did and how payd came through it.
+struct FaultResult {
+  double at_s = 0.0;  // when the command started, from the start of the load
+  int exit_code = -1;
+  std::string output;
+  std::int64_t service_failures = 0;  // answers that were service failures, after the fault
+  std::optional<double> recover_s;    // nullopt: no success after the last failure
+  // Answers after the fault in slices of timeline_slice_s: successes (2xx)
+  // and service failures, up to timeline_slices_max slices.
+  std::vector<std::pair<std::int64_t, std::int64_t>> timeline;
+};
+
+inline constexpr double timeline_slice_s = 0.5;
+inline constexpr std::size_t timeline_slices_max = 120;
+
 struct LoadResult {
   LatencyHistogram latency;
   std::int64_t requests_measured = 0;  // answered or failed, due after the warmup
-  std::int64_t requests_sent = 0;      // including the warmup
-  double measured_s = 0.0;             // from the warmup's end to the last measured answer
+  std::int64_t requests_sent = 0;      // including the warmup, duplicates and retries
+  std::int64_t operations = 0;         // new requests (not duplicates, not retries), including the warmup
+  std::int64_t acknowledged = 0;       // operations whose final answer was a 2xx or a 402
+  std::int64_t retries_sent = 0;
+  double measured_s = 0.0;  // from the warmup's end to the last measured answer
   std::int64_t duplicates_sent = 0;
   std::int64_t scheduled_not_sent = 0;                // open loop only
   std::map<unsigned, std::int64_t> statuses;          // measured; 0 is "no answer"
@@ -66,6 +105,7 @@ struct LoadResult {
   std::vector<Acknowledged> acknowledged_sample;      // from the whole run
   KeyHistory keys;
   std::string stopped_early;  // why the load ended before its time (payd gone); empty normally
+  std::optional<FaultResult> fault;
 };
 
 // Runs the load phase against the fixture.

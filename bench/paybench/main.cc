@@ -8,7 +8,9 @@
 // not be made (payd did not start, setup was refused, payd went away
 // during the load, ...).
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -34,23 +36,23 @@ int fail(const std::string& message) {
   return exit_run_failed;
 }
 
-// The payd of the run: one paybench started, or one that runs already.
+// The payd of the run: one paybench started, or ones that run already.
 struct Target {
-  std::uint16_t port = 0;
+  std::vector<std::uint16_t> ports;
   std::string data_dir;  // empty when unknown
   std::unique_ptr<PaydChild> child;
 };
 
 Expected<Target> prepare_target(const Options& options) {
-  if (!options.spawn) return Target{options.target_port, options.data_dir, nullptr};
+  if (!options.spawn) return Target{options.target_ports, options.data_dir, nullptr};
   std::vector<std::string> arguments = {"--access-log", "off", "--rate-limits", "off"};
   arguments.insert(arguments.end(), options.payd_args.begin(), options.payd_args.end());
   auto child = PaydChild::start(options.payd_path, arguments, payd_start_timeout_ms);
   if (!child.ok()) return Failure{child.message()};
   if (options.keep_data) child.value()->keep_files();
-  Target target{child.value()->port(), child.value()->data_dir(), std::move(child.value())};
-  std::cerr << "paybench: started payd (pid " << target.child->pid() << ") on 127.0.0.1:" << target.port << ", data in "
-            << target.data_dir << "\n";
+  Target target{{child.value()->port()}, child.value()->data_dir(), std::move(child.value())};
+  std::cerr << "paybench: started payd (pid " << target.child->pid() << ") on 127.0.0.1:" << target.ports.front()
+            << ", data in " << target.data_dir << "\n";
   return target;
 }
 
@@ -70,6 +72,8 @@ RunDescription describe_run(const Options& options) {
   run.duration_s = options.duration_s;
   run.warmup_s = options.warmup_s;
   run.duplicate_share = options.duplicate_share;
+  run.retries = options.retries;
+  run.targets = options.spawn ? 1 : options.target_ports.size();
   for (const std::string& argument : options.payd_args) run.payd_args += (run.payd_args.empty() ? "" : " ") + argument;
   return run;
 }
@@ -102,34 +106,103 @@ void finish_target(const Options& options, Target& target, RunReport& report) {
   }
 }
 
+// --setup-only: the funded accounts' ids, one a line, for another load
+// generator (bench/wrk).
+int write_account_ids(const Fixture& fixture, const std::string& path) {
+  std::ofstream file(path, std::ios::trunc);
+  for (const std::string& id : fixture.account_ids) file << id << '\n';
+  if (!file) return fail("cannot write " + path);
+  std::cerr << "paybench: " << fixture.account_ids.size() << " accounts funded with " << fixture.deposited_minor
+            << " in all, their ids in " << path << "\n";
+  return 0;
+}
+
+DriveOptions make_drive_options(const Options& options, const std::vector<std::uint16_t>& ports) {
+  DriveOptions drive{ports, options.connections, options.request_timeout_ms};
+  if (options.retries > 0) {
+    drive.reconnect_for_ms = retry_reconnect_for_ms;
+    drive.attempts_max = options.retries + 1;
+  }
+  return drive;
+}
+
+LoadOptions make_load_options(const Options& options) {
+  LoadOptions load{options.workload, options.duration_s, options.warmup_s, options.rate_per_s, options.duplicate_share};
+  load.retries_max = options.retries;
+  // A fault run checks every acknowledged id, not a sample.
+  if (options.retries > 0) load.acknowledged_sample_max = std::numeric_limits<std::size_t>::max();
+  load.fault_command = options.fault_command;
+  load.fault_at_s = options.fault_at_s;
+  return load;
+}
+
+bool is_transfer_workload(WorkloadKind workload) {
+  return workload == WorkloadKind::transfers_uniform || workload == WorkloadKind::transfers_zipf;
+}
+
+// The fault command must have worked, and payd must have come back by itself.
+CheckResult check_fault(const FaultResult& fault) {
+  char at[32];
+  std::snprintf(at, sizeof at, "%.1f s", fault.at_s);
+  std::string detail = std::string("command at ") + at + " exited " + std::to_string(fault.exit_code) + ", " +
+                       std::to_string(fault.service_failures) + " failed answers after it, ";
+  if (fault.recover_s) {
+    char recovered[32];
+    std::snprintf(recovered, sizeof recovered, "%.2f s", *fault.recover_s);
+    detail += std::string("serving again after ") + recovered;
+  } else {
+    detail += "not serving again by the end of the load";
+  }
+  if (fault.exit_code != 0) detail += "; its output: " + fault.output;
+  return CheckResult{"payd recovered from the fault", fault.exit_code == 0 && fault.recover_s.has_value(), detail};
+}
+
+// The checks after the load, through the first target only (a fault run
+// may have killed the others).
+void run_checks(const Options& options, const Fixture& fixture, const TrialBalance& before,
+                const DriveOptions& drive_options, Clock& clock, LoadResult& load, RunReport& report) {
+  std::cerr << "paybench: checking\n";
+  DriveOptions first = drive_options;
+  first.ports = {drive_options.ports.front()};
+  if (options.retries > 0) report.checks.push_back(resolve_open_keys(load, first, clock));
+  bool exactly_once = options.retries > 0 && is_transfer_workload(options.workload);
+  Checked checked = check_through_api(options.workload, fixture, load, before, exactly_once, first, clock);
+  report.checks.insert(report.checks.end(), checked.results.begin(), checked.results.end());
+  report.invariants = checked.invariants;
+  if (load.fault) report.checks.push_back(check_fault(*load.fault));
+}
+
 int run(const Options& options) {
   SystemClock clock;
   SeededRandom random = options.seed ? SeededRandom(*options.seed) : SeededRandom();
   auto target = prepare_target(options);
   if (!target.ok()) return fail(target.message());
-  DriveOptions drive_options{target.value().port, options.connections, options.request_timeout_ms};
+  DriveOptions drive_options = make_drive_options(options, target.value().ports);
   KeyMaker keys(make_run_id(random));
   std::cerr << "paybench: run " << keys.run_id() << ", setting up " << options.accounts << " accounts\n";
   SetupOptions setup_options{options.workload, options.accounts, options.deposit_minor, "USD"};
   auto fixture = set_up(setup_options, drive_options, keys, clock);
   if (!fixture.ok()) return fail(fixture.message());
+  if (!options.setup_only_path.empty()) return write_account_ids(fixture.value(), options.setup_only_path);
   auto before = options.check ? read_trial_balance(drive_options, clock, fixture.value().currency)
                               : Expected<TrialBalance>(TrialBalance{});
   if (!before.ok()) return fail(before.message());
   std::cerr << "paybench: " << to_string(options.workload) << " for " << options.warmup_s << " s warmup + "
             << options.duration_s << " s\n";
-  LoadOptions load_options{options.workload, options.duration_s, options.warmup_s, options.rate_per_s,
-                           options.duplicate_share};
+  LoadOptions load_options = make_load_options(options);
   LoadResult load = run_load(load_options, drive_options, fixture.value(), keys, clock, random);
-  RunReport report{describe_run(options), &load, std::nullopt, {}};
+  RunReport report{describe_run(options), &load, std::nullopt, {}, std::nullopt};
   if (options.check && load.stopped_early.empty()) {
-    std::cerr << "paybench: checking\n";
-    report.checks = check_through_api(options.workload, fixture.value(), load, before.value(), drive_options, clock);
+    run_checks(options, fixture.value(), before.value(), drive_options, clock, load, report);
   }
   finish_target(options, target.value(), report);
   print_table(report, std::cout);
   if (!options.json_path.empty()) {
     Outcome written = write_json(report, options.json_path);
+    if (!written.ok()) return fail(written.message());
+  }
+  if (!options.percentiles_path.empty()) {
+    Outcome written = write_percentiles(load.latency, options.percentiles_path);
     if (!written.ok()) return fail(written.message());
   }
   if (!load.stopped_early.empty()) return fail("the load stopped early: " + load.stopped_early);

@@ -6,18 +6,22 @@
 #include <iostream>
 #include <string_view>
 
+#include "bench/paybench/load.h"
+
 namespace payd::bench {
 namespace {
 
 // Flags that are text on the command line and something else in Options.
 struct RawFlags {
-  std::string target;
+  std::vector<std::string> targets;
   std::string workload = "transfers-uniform";
   bool smoke = false;
 };
 
 void add_target_flags(CLI::App& app, Options& options, RawFlags& raw) {
-  app.add_option("--target", raw.target, "A running payd: http://127.0.0.1:PORT (loopback only)");
+  app.add_option("--target", raw.targets,
+                 "A running payd: http://127.0.0.1:PORT (loopback only); repeat it to spread the connections "
+                 "over several payd nodes (the checks read from the first)");
   app.add_flag("--spawn", options.spawn, "Start a payd (--payd) on a free port in a fresh data dir, stop it after");
   app.add_option("--payd", options.payd_path, "The payd binary for --spawn");
   app.add_option("--payctl", options.payctl_path,
@@ -45,10 +49,22 @@ void add_load_flags(CLI::App& app, Options& options, RawFlags& raw) {
       ->check(CLI::Range(0.0, 1.0));
   app.add_flag("--check,!--no-check", options.check, "Check the results through the API (and payctl) afterwards");
   app.add_option("--json", options.json_path, "Also write the figures as JSON to this file");
+  app.add_option("--percentiles", options.percentiles_path,
+                 "Also write the latency distribution to this file: percentile, ms, 1/(1-quantile) a line");
+  app.add_option("--setup-only", options.setup_only_path,
+                 "Only set up (accounts funded), write their ids to this file, one a line, and exit (with --target)");
   app.add_option("--seed", options.seed, "Seed of the random choices (default: from the OS)");
   app.add_option("--request-timeout-ms", options.request_timeout_ms, "Deadline of each write and each read")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{600'000}));
   app.add_flag("--keep-data", options.keep_data, "Keep the spawned payd's data dir");
+  app.add_option("--retries", options.retries,
+                 "Send an operation again (same key and body) after no answer, a 5xx, 429 or 409 in use, up to N "
+                 "times with jittered backoff; connections reconnect for 30 s; every key is kept and checked")
+      ->check(CLI::Range(0, retries_max_limit));
+  app.add_option("--fault-command", options.fault_command,
+                 "A shell command run once during the load (at --fault-at-s); the recovery time is measured from it");
+  app.add_option("--fault-at-s", options.fault_at_s, "When --fault-command runs, from the start of the load")
+      ->check(CLI::Range(0.0, duration_s_max));
   app.add_flag("--smoke", raw.smoke,
                "A short run for the test suite: 3 s, 8 connections, 50 accounts, 5% duplicates, unless given");
 }
@@ -66,15 +82,22 @@ std::string validate(Options& options, const RawFlags& raw) {
   std::optional<WorkloadKind> workload = parse_workload(raw.workload);
   if (!workload) return "--workload: unknown workload " + raw.workload;
   options.workload = *workload;
+  if (!options.fault_command.empty() && options.fault_at_s >= options.warmup_s + options.duration_s) {
+    return "--fault-at-s must fall within the load (warmup + duration)";
+  }
+  if (!options.setup_only_path.empty() && options.spawn) return "--setup-only needs --target, not --spawn";
   if (options.spawn) {
     if (options.payd_path.empty()) return "--spawn needs --payd PATH";
-    if (!raw.target.empty()) return "--spawn and --target exclude each other";
+    if (!raw.targets.empty()) return "--spawn and --target exclude each other";
     return {};
   }
-  if (raw.target.empty()) return "give --target http://127.0.0.1:PORT or --spawn --payd PATH";
-  Expected<std::uint16_t> port = parse_target(raw.target);
-  if (!port.ok()) return port.message();
-  options.target_port = port.value();
+  if (raw.targets.empty()) return "give --target http://127.0.0.1:PORT or --spawn --payd PATH";
+  if (raw.targets.size() > ports_max) return "at most " + std::to_string(ports_max) + " --target";
+  for (const std::string& target : raw.targets) {
+    Expected<std::uint16_t> port = parse_target(target);
+    if (!port.ok()) return port.message();
+    options.target_ports.push_back(port.value());
+  }
   if (!options.payctl_path.empty() && options.data_dir.empty()) return "--payctl with --target needs --data-dir";
   return {};
 }

@@ -14,8 +14,8 @@
 namespace payd::bench {
 
 struct Options {
-  // Where payd is: a running one (target_port), or one paybench starts.
-  std::uint16_t target_port = 0;  // from --target http://127.0.0.1:PORT
+  // Where payd is: running ones (target_ports), or one paybench starts.
+  std::vector<std::uint16_t> target_ports;  // from --target http://127.0.0.1:PORT, repeatable
   bool spawn = false;
   std::string payd_path;
   std::string payctl_path;             // runs `payctl verify` after the load when set
@@ -32,10 +32,22 @@ struct Options {
   double duplicate_share = 0.0;
   bool check = true;
   std::string json_path;
+  std::string percentiles_path;  // the latency distribution as a data file (gnuplot)
+  std::string setup_only_path;   // set up, write the account ids here, no load
   std::optional<std::uint64_t> seed;
   std::int64_t request_timeout_ms = 30'000;
   bool keep_data = false;
+
+  // Fault runs (bench/chaos): retries of the same key and body, and a
+  // command run once during the load.
+  int retries = 0;
+  std::string fault_command;
+  double fault_at_s = 0.0;
 };
+
+// With --retries, a connection keeps trying to reconnect for this long
+// (payd restarting), and exchange_all sends a request up to retries + 1 times.
+inline constexpr std::int64_t retry_reconnect_for_ms = 30'000;
 
 // What --smoke sets (a short run for the test suite) unless given explicitly.
 inline constexpr double smoke_duration_s = 3.0;

@@ -4,6 +4,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <cassert>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <ostream>
@@ -107,10 +108,29 @@ void print_table(const RunReport& report, std::ostream& out) {
   print_row(out, "mode", mode_of(run));
   print_row(out, "duration", format("%.1f s", run.duration_s) + format(" (+%.1f s warmup)", run.warmup_s));
   print_row(out, "accounts", std::to_string(run.accounts));
+  if (run.targets > 1) print_row(out, "payd nodes", std::to_string(run.targets));
   if (!run.payd_args.empty()) print_row(out, "payd flags", run.payd_args);
   std::string requests = std::to_string(load.requests_measured) + " measured (" + std::to_string(load.requests_sent) +
                          " sent, " + std::to_string(load.duplicates_sent) + " duplicates)";
   print_row(out, "requests", requests);
+  if (run.retries > 0) {
+    print_row(out, "operations",
+              std::to_string(load.operations) + " (" + std::to_string(load.acknowledged) + " acknowledged, " +
+                  std::to_string(load.retries_sent) + " retries sent, at most " + std::to_string(run.retries) +
+                  " each)");
+  }
+  if (load.fault) {
+    std::string recovered = load.fault->recover_s ? format("serving again after %.2f s", *load.fault->recover_s)
+                                                  : std::string("NOT serving again");
+    print_row(out, "fault",
+              format("at %.1f s, ", load.fault->at_s) + "exit status " + std::to_string(load.fault->exit_code) + ", " +
+                  recovered);
+    std::string timeline;
+    for (const auto& [successes, failures] : load.fault->timeline) {
+      timeline += std::to_string(successes) + "/" + std::to_string(failures) + " ";
+    }
+    print_row(out, "after the fault", format("2xx/failed per %.1f s: ", timeline_slice_s) + timeline);
+  }
   if (!load.stopped_early.empty()) print_row(out, "STOPPED EARLY", load.stopped_early);
   if (run.rate_per_s > 0.0) {
     std::string not_sent = std::to_string(load.scheduled_not_sent) + " due but never sent";
@@ -145,6 +165,28 @@ Outcome write_json(const RunReport& report, const std::string& path) {
   json["accounts"] = run.accounts;
   json["duplicate_share"] = run.duplicate_share;
   json["payd_args"] = run.payd_args;
+  json["retries"] = run.retries;
+  json["targets"] = run.targets;
+  json["operations"] = load.operations;
+  json["acknowledged"] = load.acknowledged;
+  json["retries_sent"] = load.retries_sent;
+  if (load.fault) {
+    boost::json::object fault;
+    fault["at_s"] = load.fault->at_s;
+    fault["exit_code"] = load.fault->exit_code;
+    fault["service_failures"] = load.fault->service_failures;
+    if (load.fault->recover_s) {
+      fault["recover_s"] = *load.fault->recover_s;
+    } else {
+      fault["recover_s"] = nullptr;
+    }
+    json["fault"] = std::move(fault);
+  }
+  if (report.invariants) {
+    json["lost_acknowledged"] = report.invariants->lost_acknowledged;
+    json["duplicate_effects"] = report.invariants->duplicate_effects;
+    json["conserved"] = report.invariants->conserved;
+  }
   json["requests"] = load.requests_measured;
   json["requests_sent"] = load.requests_sent;
   json["duplicates_sent"] = load.duplicates_sent;
@@ -173,6 +215,24 @@ Outcome write_json(const RunReport& report, const std::string& path) {
   json["checks_passed"] = checks_passed(report);
   std::ofstream file(path, std::ios::trunc);
   file << boost::json::serialize(json) << '\n';
+  if (!file) return Failure{"cannot write " + path};
+  return Done{};
+}
+
+Outcome write_percentiles(const LatencyHistogram& latency, const std::string& path) {
+  constexpr int steps_per_decade = 20;
+  constexpr int decades_max = 7;
+  std::ofstream file(path, std::ios::trunc);
+  file << "# percentile latency_ms inverse_tail\n";
+  auto count = static_cast<double>(latency.count());
+  for (int step = 0; step <= steps_per_decade * decades_max; ++step) {
+    double inverse_tail = std::pow(10.0, static_cast<double>(step) / steps_per_decade);
+    if (inverse_tail > count) break;
+    double quantile = 1.0 - 1.0 / inverse_tail;
+    file << format("%.5f", quantile * 100.0) << ' ' << format("%.3f", to_ms(latency.quantile_us(quantile))) << ' '
+         << format("%.3f", inverse_tail) << '\n';
+  }
+  if (count > 0) file << "100 " << format("%.3f", to_ms(latency.max_us())) << ' ' << format("%.3f", count) << '\n';
   if (!file) return Failure{"cannot write " + path};
   return Done{};
 }

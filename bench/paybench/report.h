@@ -23,14 +23,17 @@ struct RunDescription {
   double duration_s = 0.0;
   double warmup_s = 0.0;
   double duplicate_share = 0.0;
-  std::string payd_args;  // the extra flags of a spawned payd, empty otherwise
+  int retries = 0;
+  std::size_t targets = 1;  // payd nodes the connections are spread over
+  std::string payd_args;    // the extra flags of a spawned payd, empty otherwise
 };
 
 struct RunReport {
   RunDescription run;
   const LoadResult* load = nullptr;  // must be set
   std::optional<std::int64_t> payd_peak_rss_kib;
-  std::vector<CheckResult> checks;  // empty with --check off
+  std::vector<CheckResult> checks;       // empty with --check off
+  std::optional<Invariants> invariants;  // set when the API checks ran
 };
 
 // Whether every check passed (true when there were none).
@@ -39,5 +42,11 @@ bool checks_passed(const RunReport& report);
 void print_table(const RunReport& report, std::ostream& out);
 
 Outcome write_json(const RunReport& report, const std::string& path);
+
+// The latency distribution for plots: one line per point, "percentile
+// latency_ms inverse_tail" with inverse_tail = 1 / (1 - quantile), for
+// quantiles 1 - 10^(-x) at x = 0, 0.05, ... while the run has samples that
+// far into the tail, then the maximum. A header line starts with '#'.
+Outcome write_percentiles(const LatencyHistogram& latency, const std::string& path);
 
 }  // namespace payd::bench
