@@ -386,5 +386,25 @@ TEST(CacheTopologies, ASentinelFailoverUnderPaymentsIsFollowed) {
   expect_exactly_once(*shop.api, *shop.payd, shop.merchant_account, result, shop.wallets, Shop::funded_each);
 }
 
+TEST(CacheUrl, AMalformedCacheUrlIsAClearStartUpError) {
+  struct Case {
+    const char* url;
+    const char* says;
+  };
+  for (const Case& bad : {Case{"http://127.0.0.1:6379", "scheme"}, Case{"redis://127.0.0.1:99999", "port"},
+                          Case{"redis-sentinel://127.0.0.1:26379", "master"},
+                          Case{"redis://:hunter2@127.0.0.1:notaport", "port"}}) {
+    payd::testing::CommandResult result = payd::testing::run_command(
+        {PAYD_BINARY, "--port", "0", "--access-log", "off", "--data-dir", ::testing::TempDir() + "/cache_url",
+         "--cache-url", bad.url},
+        10'000);
+    EXPECT_NE(result.exit_code, 0) << bad.url;
+    EXPECT_NE(result.exit_code, -1) << bad.url << ": it must exit, not hang";
+    EXPECT_NE(result.output.find("PAYMENT_CACHE_URL"), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find(bad.says), std::string::npos) << bad.url << ": " << result.output;
+    EXPECT_EQ(result.output.find("hunter2"), std::string::npos) << "the password is never echoed";
+  }
+}
+
 }  // namespace
 }  // namespace payd::api_test
