@@ -33,6 +33,7 @@ struct PreparedStatement {
 
 std::vector<PreparedStatement> store_statements() {
   return {
+      {"begin", "BEGIN"},
       {"lock_accounts", locked_accounts_from + "WHERE b.account = ANY($1::text[]) ORDER BY b.account FOR UPDATE OF b"},
       {"lock_account", locked_accounts_from + "WHERE b.account = $1 FOR UPDATE OF b"},
       {"merchant_accounts", "SELECT account FROM merchants WHERE id = ANY($1::text[])"},
@@ -142,9 +143,15 @@ void PostgresWriteStore::begin_batch(const std::vector<const Submission*>& submi
   NamedAccounts named;
   for (const Submission* submission : submissions) name_accounts(submission->command, named);
   std::vector<std::string>& ids = named.accounts;
+  std::vector<PipelinedStatement> pipeline;
+  pipeline.push_back({"begin", Parameters(), -1});
   if (!named.merchants.empty()) {
-    Rows merchant_accounts = connection_.run("merchant_accounts", Parameters().add(text_array(named.merchants)));
+    // Merchants' accounts are locked with the rest, so they are looked up
+    // first, in a round trip of their own.
+    pipeline.push_back({"merchant_accounts", Parameters().add(text_array(named.merchants)), -1});
+    Rows merchant_accounts = std::move(connection_.run_pipeline(pipeline).back());
     for (int row = 0; row < merchant_accounts.size(); ++row) ids.push_back(merchant_accounts.text(row, 0));
+    pipeline.clear();
   }
   for (const std::string& currency : named.currencies) {
     for (SystemRole role : {SystemRole::external, SystemRole::fees, SystemRole::gateway_clearing, SystemRole::fx}) {
@@ -152,27 +159,38 @@ void PostgresWriteStore::begin_batch(const std::vector<const Submission*>& submi
       if (known != system_accounts_.end()) ids.push_back(known->second);
     }
   }
-  // Keys are read once the accounts are locked: a node that executed the
-  // same key and held those locks has committed by then, and is replayed.
-  if (ids.empty()) return load_keys(submissions);
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  Rows rows = connection_.run("lock_accounts", Parameters().add(text_array(ids)));
+  if (!ids.empty()) pipeline.push_back({"lock_accounts", Parameters().add(text_array(ids)), -1});
+  // Keys are read once the accounts are locked: a node that executed the
+  // same key and held those locks has committed by then, and is replayed.
+  std::vector<std::string> keys = key_names(submissions);
+  if (!keys.empty()) pipeline.push_back({"select_keys", Parameters().add(text_array(keys)), -1});
+  std::vector<Rows> results = connection_.run_pipeline(pipeline);
+  auto result = results.begin();
+  if (named.merchants.empty()) ++result;  // BEGIN, when it was not sent with the merchant lookup
+  if (!ids.empty()) load_accounts(*result++);
+  if (!keys.empty()) load_keys(std::move(keys), *result++);
+  assert(result == results.end());
+}
+
+void PostgresWriteStore::load_accounts(const Rows& rows) {
   for (int row = 0; row < rows.size(); ++row) {
     Account account = read_account(rows, row);
     std::string id = account.id;
     accounts_.emplace(std::move(id), std::move(account));
   }
-  load_keys(submissions);
 }
 
-void PostgresWriteStore::load_keys(const std::vector<const Submission*>& submissions) {
+std::vector<std::string> PostgresWriteStore::key_names(const std::vector<const Submission*>& submissions) {
   std::vector<std::string> names;
   for (const Submission* submission : submissions) {
     if (submission->idempotency) names.push_back(submission->idempotency->key);
   }
-  if (names.empty()) return;
-  Rows rows = connection_.run("select_keys", Parameters().add(text_array(names)));
+  return names;
+}
+
+void PostgresWriteStore::load_keys(std::vector<std::string> names, const Rows& rows) {
   for (std::string& name : names) keys_loaded_.emplace(std::move(name), std::nullopt);
   for (int row = 0; row < rows.size(); ++row) {
     StoredKey stored = read_key(rows, row);

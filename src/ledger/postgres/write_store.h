@@ -39,7 +39,9 @@ class PostgresWriteStore final : public WriteStore {
   // Prepares the store's statements on `connection`. Throws DatabaseError.
   PostgresWriteStore(Connection& connection, IdGenerator& ids, Clock& clock);
 
-  // Locks the accounts the submissions name, inside the open transaction.
+  // Opens the batch's transaction, locks the accounts the submissions name
+  // and reads the idempotency keys they carry: one round trip (two when a
+  // submission names a merchant). The caller commits or rolls back.
   void begin_batch(const std::vector<const Submission*>& submissions);
   // Writes every staged row and touched balance; the caller commits.
   void flush();
@@ -80,8 +82,10 @@ class PostgresWriteStore final : public WriteStore {
   void stage_journal(std::vector<PipelinedStatement>& pipeline);
   void stage_rows(std::vector<PipelinedStatement>& pipeline);
   void stage_keys(std::vector<PipelinedStatement>& pipeline);
-  // Reads, in one statement, the stored keys the submissions carry.
-  void load_keys(const std::vector<const Submission*>& submissions);
+  static std::vector<std::string> key_names(const std::vector<const Submission*>& submissions);
+  // Keep what the lock and key statements of begin_batch() returned.
+  void load_accounts(const Rows& rows);
+  void load_keys(std::vector<std::string> names, const Rows& rows);
 
   Connection& connection_;
   IdGenerator& ids_;
