@@ -150,8 +150,10 @@ Rows Connection::run(const std::string& name, const Parameters& parameters) {
                  name);
 }
 
-void Connection::run_pipeline(const std::vector<PipelinedStatement>& statements) {
-  if (statements.empty()) return;
+std::vector<Rows> Connection::run_pipeline(const std::vector<PipelinedStatement>& statements) {
+  std::vector<Rows> results;
+  if (statements.empty()) return results;
+  results.reserve(statements.size());
   if (PQenterPipelineMode(connection_) != 1) checked(nullptr, "entering pipeline mode");
   bool sent = true;
   for (const PipelinedStatement& statement : statements) {
@@ -186,10 +188,13 @@ void Connection::run_pipeline(const std::vector<PipelinedStatement>& statements)
                statements[index].changed_expected >= 0 && rows.changed() != statements[index].changed_expected) {
       failure.emplace(DatabaseError::Kind::conflict, "", name + " did not change the rows it must change");
     }
+    results.push_back(std::move(rows));
     ++index;
   }
   PQexitPipelineMode(connection_);
   if (failure) throw *failure;
+  assert(results.size() == statements.size());
+  return results;
 }
 
 }  // namespace payd::ledger::postgres

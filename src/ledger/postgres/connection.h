@@ -101,10 +101,11 @@ class Connection {
   void prepare(const std::string& name, const std::string& sql);
   Rows run(const std::string& name, const Parameters& parameters);
   // Sends every statement in pipeline mode and waits for all results with
-  // one synchronisation: one round trip for the lot. Throws on the first
-  // failed statement (the rest are skipped by the server), or when a
-  // statement did not change the rows it must change (conflict).
-  void run_pipeline(const std::vector<PipelinedStatement>& statements);
+  // one synchronisation: one round trip for the lot. Returns each
+  // statement's rows, in order. Throws on the first failed statement (the
+  // rest are skipped by the server), or when a statement did not change the
+  // rows it must change (conflict).
+  std::vector<Rows> run_pipeline(const std::vector<PipelinedStatement>& statements);
   // Whether the connection to the server is lost.
   bool broken() const;
   // Whether a transaction is open (or failed and not yet rolled back).

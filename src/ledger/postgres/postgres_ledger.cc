@@ -135,7 +135,6 @@ std::vector<Outcome> PostgresLedger::commit_batch(std::vector<Item>& items) {
   outcomes.reserve(items.size());
   Executor executor(*store_, ids_, clock_);
   try {
-    writer_connection_->execute("BEGIN");
     std::vector<const Submission*> submissions;
     for (const Item& item : items) submissions.push_back(&item.submission);
     store_->begin_batch(submissions);

@@ -12,6 +12,20 @@ namespace {
 const std::string locked_accounts_from =
     std::string("SELECT ") + locked_account_columns + " FROM balances b JOIN account_records r ON r.id = b.account ";
 
+constexpr const char* key_columns = "key, fingerprint, state, status, body, payment, created_at";
+
+StoredKey read_key(const Rows& rows, int row) {
+  StoredKey stored;
+  stored.key = rows.text(row, 0);
+  stored.fingerprint = rows.text(row, 1);
+  stored.state = rows.text(row, 2) == "started" ? StoredKey::State::started : StoredKey::State::completed;
+  stored.status = static_cast<unsigned>(rows.integer(row, 3));
+  stored.body = rows.text(row, 4);
+  stored.payment = rows.text(row, 5);
+  stored.created_at_ms = rows.integer(row, 6);
+  return stored;
+}
+
 struct PreparedStatement {
   const char* name;
   std::string sql;
@@ -19,6 +33,7 @@ struct PreparedStatement {
 
 std::vector<PreparedStatement> store_statements() {
   return {
+      {"begin", "BEGIN"},
       {"lock_accounts", locked_accounts_from + "WHERE b.account = ANY($1::text[]) ORDER BY b.account FOR UPDATE OF b"},
       {"lock_account", locked_accounts_from + "WHERE b.account = $1 FOR UPDATE OF b"},
       {"merchant_accounts", "SELECT account FROM merchants WHERE id = ANY($1::text[])"},
@@ -30,11 +45,13 @@ std::vector<PreparedStatement> store_statements() {
       {"update_balances",
        "UPDATE balances b SET balance = u.balance, held = u.held, version = u.version FROM unnest($1::text[], "
        "$2::bigint[], $3::bigint[], $4::bigint[]) AS u(account, balance, held, version) WHERE b.account = u.account"},
-      {"select_key",
-       "SELECT fingerprint, state, status, body, payment, created_at FROM idempotency_keys WHERE key = $1"},
-      {"insert_key",
-       "INSERT INTO idempotency_keys (key, fingerprint, state, status, body, payment, created_at) "
-       "VALUES ($1, $2, $3, $4, $5, $6, $7)"},
+      {"select_key", std::string("SELECT ") + key_columns + " FROM idempotency_keys WHERE key = $1"},
+      {"select_keys", std::string("SELECT ") + key_columns + " FROM idempotency_keys WHERE key = ANY($1::text[])"},
+      {"insert_keys",
+       "INSERT INTO idempotency_keys (key, fingerprint, state, status, body, payment, created_at) SELECT key, "
+       "fingerprint, state, status, body, NULLIF(payment, ''), created_at FROM unnest($1::text[], $2::text[], "
+       "$3::text[], $4::integer[], $5::text[], $6::text[], $7::bigint[]) AS u(key, fingerprint, state, status, "
+       "body, payment, created_at)"},
       {"complete_key",
        "UPDATE idempotency_keys SET state = 'completed', status = $2, body = $3 WHERE key = $1 AND state = "
        "'started'"},
@@ -122,13 +139,19 @@ PostgresWriteStore::PostgresWriteStore(Connection& connection, IdGenerator& ids,
 }
 
 void PostgresWriteStore::begin_batch(const std::vector<const Submission*>& submissions) {
-  assert(accounts_.empty() && touched_.empty());
+  assert(accounts_.empty() && touched_.empty() && keys_loaded_.empty());
   NamedAccounts named;
   for (const Submission* submission : submissions) name_accounts(submission->command, named);
   std::vector<std::string>& ids = named.accounts;
+  std::vector<PipelinedStatement> pipeline;
+  pipeline.push_back({"begin", Parameters(), -1});
   if (!named.merchants.empty()) {
-    Rows merchant_accounts = connection_.run("merchant_accounts", Parameters().add(text_array(named.merchants)));
+    // Merchants' accounts are locked with the rest, so they are looked up
+    // first, in a round trip of their own.
+    pipeline.push_back({"merchant_accounts", Parameters().add(text_array(named.merchants)), -1});
+    Rows merchant_accounts = std::move(connection_.run_pipeline(pipeline).back());
     for (int row = 0; row < merchant_accounts.size(); ++row) ids.push_back(merchant_accounts.text(row, 0));
+    pipeline.clear();
   }
   for (const std::string& currency : named.currencies) {
     for (SystemRole role : {SystemRole::external, SystemRole::fees, SystemRole::gateway_clearing, SystemRole::fx}) {
@@ -136,14 +159,45 @@ void PostgresWriteStore::begin_batch(const std::vector<const Submission*>& submi
       if (known != system_accounts_.end()) ids.push_back(known->second);
     }
   }
-  if (ids.empty()) return;
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  Rows rows = connection_.run("lock_accounts", Parameters().add(text_array(ids)));
+  if (!ids.empty()) pipeline.push_back({"lock_accounts", Parameters().add(text_array(ids)), -1});
+  // Keys are read once the accounts are locked: a node that executed the
+  // same key and held those locks has committed by then, and is replayed.
+  std::vector<std::string> keys = key_names(submissions);
+  if (!keys.empty()) pipeline.push_back({"select_keys", Parameters().add(text_array(keys)), -1});
+  std::vector<Rows> results = connection_.run_pipeline(pipeline);
+  auto result = results.begin();
+  if (named.merchants.empty()) ++result;  // BEGIN, when it was not sent with the merchant lookup
+  if (!ids.empty()) load_accounts(*result++);
+  if (!keys.empty()) load_keys(std::move(keys), *result++);
+  assert(result == results.end());
+}
+
+void PostgresWriteStore::load_accounts(const Rows& rows) {
   for (int row = 0; row < rows.size(); ++row) {
     Account account = read_account(rows, row);
     std::string id = account.id;
     accounts_.emplace(std::move(id), std::move(account));
+  }
+}
+
+std::vector<std::string> PostgresWriteStore::key_names(const std::vector<const Submission*>& submissions) {
+  std::vector<std::string> names;
+  for (const Submission* submission : submissions) {
+    if (submission->idempotency) names.push_back(submission->idempotency->key);
+  }
+  return names;
+}
+
+void PostgresWriteStore::load_keys(std::vector<std::string> names, const Rows& rows) {
+  for (std::string& name : names) keys_loaded_.emplace(std::move(name), std::nullopt);
+  for (int row = 0; row < rows.size(); ++row) {
+    StoredKey stored = read_key(rows, row);
+    auto loaded = keys_loaded_.find(stored.key);
+    assert(loaded != keys_loaded_.end());
+    keys_in_database_.insert(stored.key);
+    loaded->second = std::move(stored);
   }
 }
 
@@ -158,6 +212,7 @@ void PostgresWriteStore::end_batch() {
   payment_order_.clear();
   keys_.clear();
   key_order_.clear();
+  keys_loaded_.clear();
   keys_in_database_.clear();
 }
 
@@ -212,17 +267,12 @@ void PostgresWriteStore::touch(Account& account) {
 
 std::optional<StoredKey> PostgresWriteStore::find_key(const std::string& key) {
   if (auto staged = keys_.find(key); staged != keys_.end()) return staged->second;
+  if (auto loaded = keys_loaded_.find(key); loaded != keys_loaded_.end()) return loaded->second;
   Rows rows = connection_.run("select_key", Parameters().add(key));
   if (rows.size() == 0) return std::nullopt;
   keys_in_database_.insert(key);
-  StoredKey stored;
-  stored.key = key;
-  stored.fingerprint = rows.text(0, 0);
-  stored.state = rows.text(0, 1) == "started" ? StoredKey::State::started : StoredKey::State::completed;
-  stored.status = static_cast<unsigned>(rows.integer(0, 2));
-  stored.body = rows.text(0, 3);
-  stored.payment = rows.text(0, 4);
-  stored.created_at_ms = rows.integer(0, 5);
+  StoredKey stored = read_key(rows, 0);
+  assert(stored.key == key);
   return stored;
 }
 
@@ -389,21 +439,37 @@ void PostgresWriteStore::stage_rows(std::vector<PipelinedStatement>& pipeline) {
     parameters.add_text_or_null(p.review);
     pipeline.push_back({"upsert_payment", std::move(parameters), 1});
   }
+  stage_keys(pipeline);
+}
+
+void PostgresWriteStore::stage_keys(std::vector<PipelinedStatement>& pipeline) {
+  std::vector<std::string> names, fingerprints, states, bodies, payments;
+  std::vector<std::int64_t> statuses, created;
   for (const std::string& name : key_order_) {
     const StoredKey& key = keys_.at(name);
-    Parameters parameters;
     if (keys_in_database_.contains(name)) {
       // Only a started key is ever put again; another node completing it
       // first leaves no started row to update: a conflict.
       assert(key.state == StoredKey::State::completed);
+      Parameters parameters;
       parameters.add(key.key).add(std::int64_t{key.status}).add(key.body);
       pipeline.push_back({"complete_key", std::move(parameters), 1});
       continue;
     }
-    parameters.add(key.key).add(key.fingerprint).add(key.state == StoredKey::State::started ? "started" : "completed");
-    parameters.add(std::int64_t{key.status}).add(key.body).add_text_or_null(key.payment).add(key.created_at_ms);
-    pipeline.push_back({"insert_key", std::move(parameters), 1});
+    names.push_back(key.key);
+    fingerprints.push_back(key.fingerprint);
+    states.emplace_back(key.state == StoredKey::State::started ? "started" : "completed");
+    statuses.push_back(key.status);
+    bodies.push_back(key.body);
+    payments.push_back(key.payment);
+    created.push_back(key.created_at_ms);
   }
+  if (names.empty()) return;
+  Parameters parameters;
+  parameters.add(text_array(names)).add(text_array(fingerprints)).add(text_array(states));
+  parameters.add(integer_array(statuses)).add(text_array(bodies)).add(text_array(payments));
+  parameters.add(integer_array(created));
+  pipeline.push_back({"insert_keys", std::move(parameters), static_cast<std::int64_t>(names.size())});
 }
 
 }  // namespace payd::ledger::postgres

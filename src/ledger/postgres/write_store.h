@@ -11,13 +11,16 @@
 // libpq pipeline, entries, journal rows and balances set-based with
 // unnest(). Rare writes (accounts, merchants, payment methods) go at once.
 //
-// A new idempotency key is a plain INSERT: when another node stored the same
+// begin_batch() also reads, in one statement, the stored idempotency keys
+// the submissions carry, so executing them asks nothing more. New keys are
+// inserted set-based too, in a plain INSERT: when another node stored the same
 // key first, flush() throws a conflict and the writer runs the submission
 // again, which then replays. Payments are locked when read, so two nodes
 // cannot finish the same card payment twice. Writer thread only.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -36,7 +39,9 @@ class PostgresWriteStore final : public WriteStore {
   // Prepares the store's statements on `connection`. Throws DatabaseError.
   PostgresWriteStore(Connection& connection, IdGenerator& ids, Clock& clock);
 
-  // Locks the accounts the submissions name, inside the open transaction.
+  // Opens the batch's transaction, locks the accounts the submissions name
+  // and reads the idempotency keys they carry: one round trip (two when a
+  // submission names a merchant). The caller commits or rolls back.
   void begin_batch(const std::vector<const Submission*>& submissions);
   // Writes every staged row and touched balance; the caller commits.
   void flush();
@@ -76,6 +81,11 @@ class PostgresWriteStore final : public WriteStore {
   void stage_entries(std::vector<PipelinedStatement>& pipeline);
   void stage_journal(std::vector<PipelinedStatement>& pipeline);
   void stage_rows(std::vector<PipelinedStatement>& pipeline);
+  void stage_keys(std::vector<PipelinedStatement>& pipeline);
+  static std::vector<std::string> key_names(const std::vector<const Submission*>& submissions);
+  // Keep what the lock and key statements of begin_batch() returned.
+  void load_accounts(const Rows& rows);
+  void load_keys(std::vector<std::string> names, const Rows& rows);
 
   Connection& connection_;
   IdGenerator& ids_;
@@ -92,6 +102,9 @@ class PostgresWriteStore final : public WriteStore {
   std::vector<std::string> payment_order_;
   std::unordered_map<std::string, StoredKey> keys_;
   std::vector<std::string> key_order_;
+  // What the database held, when the batch began, for each key the batch's
+  // submissions carry (nullopt: none), so executing them asks no more.
+  std::unordered_map<std::string, std::optional<StoredKey>> keys_loaded_;
   std::unordered_set<std::string> keys_in_database_;
 };
 

@@ -29,7 +29,6 @@ class PostgresBackend final : public ExecutorBackend {
   }
 
   std::vector<Outcome> batch(std::vector<Submission> submissions) override {
-    connection_->execute("BEGIN");
     std::vector<const Submission*> pointers;
     for (const auto& submission : submissions) pointers.push_back(&submission);
     store_->begin_batch(pointers);
