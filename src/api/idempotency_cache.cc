@@ -41,11 +41,6 @@ std::vector<redis::Command> IdempotencyCache::commands(const std::string& key) c
   return {{"GET", outcome_key(key)}, {"SET", marker_key(key), "1", "NX", "PX", std::to_string(marker_ttl_ms_)}};
 }
 
-IdempotencyCache::Check IdempotencyCache::check(const std::string& key, const std::string& fingerprint) {
-  if (!active()) return Check{};
-  return interpret(key, fingerprint, redis_->commands(commands(key)));
-}
-
 void IdempotencyCache::check_async(const std::string& key, const std::string& fingerprint,
                                    std::function<void(Check)> done) {
   if (!active()) return done(Check{});
@@ -59,7 +54,7 @@ IdempotencyCache::Check IdempotencyCache::interpret(const std::string& key, cons
                                                     const std::optional<std::vector<redis::Reply>>& replies) {
   Check check;
   if (!replies) {
-    redis_->count(outcome_key(key), "error");
+    redis_->count(outcome_key(key), cache::RedisCache::Outcome::error);
     return check;
   }
   const redis::Reply& stored = (*replies)[0];
@@ -69,7 +64,7 @@ IdempotencyCache::Check IdempotencyCache::interpret(const std::string& key, cons
         stored.type == redis::Reply::Type::bulk ? cache::unwrap_value(stored.text) : std::nullopt;
     std::string stored_fingerprint;
     if (text && decode_outcome(*text, stored_fingerprint, check.status, check.body)) {
-      redis_->count(outcome_key(key), "hit");
+      redis_->count(outcome_key(key), cache::RedisCache::Outcome::hit);
       if (stored_fingerprint == fingerprint) {
         check.verdict = Check::Verdict::replay;
         replays_.add();
@@ -80,9 +75,9 @@ IdempotencyCache::Check IdempotencyCache::interpret(const std::string& key, cons
       // Another request under this key: the ledger answers (422).
       return check;
     }
-    redis_->count(outcome_key(key), "garbage");
+    redis_->count(outcome_key(key), cache::RedisCache::Outcome::garbage);
   } else {
-    redis_->count(outcome_key(key), "miss");
+    redis_->count(outcome_key(key), cache::RedisCache::Outcome::miss);
   }
   if (!check.marked) {
     check.verdict = Check::Verdict::in_use;

@@ -37,9 +37,8 @@ class IdempotencyCache {
     unsigned status = 0;  // replay: the stored answer
     std::string body;
   };
-  Check check(const std::string& key, const std::string& fingerprint);
-  // The same without waiting: `done` runs on the Redis client's thread, or
-  // at once when there is nothing to ask. Do no blocking work in it.
+  // Asks Redis without waiting: `done` runs on the Redis client's thread,
+  // or at once when there is nothing to ask. Do no blocking work in it.
   void check_async(const std::string& key, const std::string& fingerprint, std::function<void(Check)> done);
   // Whether checks ask Redis at all now.
   bool active() const { return redis_ && redis_->healthy(); }

@@ -168,16 +168,16 @@ Result<std::string> CacheAside::load_through_redis(const std::string& key, std::
     // nullopt: Redis did not answer; inner nullopt: a miss.
     std::optional<redis::Reply> reply = redis_->command({"GET", key});
     if (!reply) {
-      redis_->count(key, "error");
+      redis_->count(key, RedisCache::Outcome::error);
       return std::nullopt;
     }
     if (reply->is_nil()) {
-      redis_->count(key, "miss");
+      redis_->count(key, RedisCache::Outcome::miss);
       return std::optional<std::string>();
     }
     std::optional<std::string> value =
         reply->type == redis::Reply::Type::bulk ? unwrap_value(reply->text) : std::optional<std::string>();
-    redis_->count(key, value ? "hit" : "garbage");
+    redis_->count(key, value ? RedisCache::Outcome::hit : RedisCache::Outcome::garbage);
     return value;  // garbage is a miss
   };
   auto load_and_store = [&]() -> Result<std::string> {
@@ -217,21 +217,12 @@ Result<std::string> CacheAside::load_through_redis(const std::string& key, std::
 
 void CacheAside::invalidate(const std::string& key, std::function<void()> then) {
   l1_drop(key);
-  if (!redis_ || !redis_->breaker().allow()) return then();
-  redis_->client().execute_all({{"DEL", key}, {"PUBLISH", options_.channel, key}},
-                               [this, key, then = std::move(then)](std::vector<redis::Response> responses) {
-                                 bool ok = true;
-                                 for (const auto& response : responses) {
-                                   ok = ok && response.ok() && !response.reply->is_error();
-                                 }
-                                 if (ok) {
-                                   redis_->breaker().record_success();
-                                 } else {
-                                   redis_->breaker().record_failure();
-                                   redis_->count(key, "error");
-                                 }
-                                 then();
-                               });
+  if (!redis_) return then();
+  redis_->commands_async({{"DEL", key}, {"PUBLISH", options_.channel, key}},
+                         [this, key, then = std::move(then)](std::optional<std::vector<redis::Reply>> replies) {
+                           if (!replies) redis_->count(key, RedisCache::Outcome::error);
+                           then();
+                         });
 }
 
 }  // namespace payd::cache

@@ -1,5 +1,6 @@
 #include "cache/redis_cache.h"
 
+#include <array>
 #include <charconv>
 #include <map>
 #include <mutex>
@@ -101,13 +102,12 @@ std::string key_family(std::string_view key) {
   return "other";
 }
 
+constexpr std::size_t kOutcomes = 6;
+constexpr const char* kOutcomeNames[kOutcomes] = {"hit", "miss", "error", "garbage", "fallback", "write"};
+
+// One counter per outcome, indexed by Outcome.
 struct RedisCache::Family {
-  metrics::Counter* hit;
-  metrics::Counter* miss;
-  metrics::Counter* error;
-  metrics::Counter* garbage;
-  metrics::Counter* fallback;
-  metrics::Counter* write;
+  std::array<metrics::Counter*, kOutcomes> counters;
 };
 
 struct RedisCache::Families {
@@ -131,26 +131,26 @@ RedisCache::Family& RedisCache::family(const std::string& key) {
   std::lock_guard lock(families_->mutex);
   auto it = families_->by_name.find(name);
   if (it != families_->by_name.end()) return it->second;
-  auto counter = [&](const char* result) {
-    return &registry_.counter("payd_cache_requests_total",
-                              "Payment cache requests by key family and result (hit, miss, error, garbage, "
-                              "fallback: answered by the local fallback, write)",
-                              {{"family", name}, {"result", result}});
-  };
-  Family family{counter("hit"),     counter("miss"),     counter("error"),
-                counter("garbage"), counter("fallback"), counter("write")};
+  Family family;
+  for (std::size_t i = 0; i < kOutcomes; ++i) {
+    family.counters[i] = &registry_.counter("payd_cache_requests_total",
+                                            "Payment cache requests by key family and result (hit, miss, error, "
+                                            "garbage, fallback: answered by the local fallback, write)",
+                                            {{"family", name}, {"result", kOutcomeNames[i]}});
+  }
   return families_->by_name.emplace(name, family).first->second;
 }
 
-void RedisCache::count(const std::string& key, const char* result) {
-  Family& f = family(key);
-  std::string_view r = result;
-  if (r == "hit") f.hit->add();
-  else if (r == "miss") f.miss->add();
-  else if (r == "error") f.error->add();
-  else if (r == "garbage") f.garbage->add();
-  else if (r == "fallback") f.fallback->add();
-  else f.write->add();
+void RedisCache::count(const std::string& key, Outcome outcome) {
+  family(key).counters[static_cast<std::size_t>(outcome)]->add();
+}
+
+void RedisCache::record(bool succeeded) {
+  if (succeeded) {
+    breaker_.record_success();
+  } else {
+    breaker_.record_failure();
+  }
 }
 
 bool RedisCache::healthy() const { return breaker_.state() == resilience::CircuitBreaker::State::closed; }
@@ -158,11 +158,9 @@ bool RedisCache::healthy() const { return breaker_.state() == resilience::Circui
 std::optional<redis::Reply> RedisCache::command(redis::Command command) {
   if (!breaker_.allow()) return std::nullopt;
   redis::Response response = client_.call(std::move(command));
-  if (!response.ok() || response.reply->is_error()) {
-    breaker_.record_failure();
-    return std::nullopt;
-  }
-  breaker_.record_success();
+  bool answered = response.ok() && !response.reply->is_error();
+  record(answered);
+  if (!answered) return std::nullopt;
   return std::move(*response.reply);
 }
 
@@ -179,27 +177,12 @@ std::optional<std::vector<redis::Reply>> replies_of(std::vector<redis::Response>
 }
 }  // namespace
 
-std::optional<std::vector<redis::Reply>> RedisCache::commands(std::vector<redis::Command> commands) {
-  if (!breaker_.allow()) return std::nullopt;
-  std::optional<std::vector<redis::Reply>> replies = replies_of(client_.call_all(std::move(commands)));
-  if (replies) {
-    breaker_.record_success();
-  } else {
-    breaker_.record_failure();
-  }
-  return replies;
-}
-
 void RedisCache::commands_async(std::vector<redis::Command> commands,
                                 std::function<void(std::optional<std::vector<redis::Reply>>)> done) {
   if (!breaker_.allow()) return done(std::nullopt);
   client_.execute_all(std::move(commands), [this, done = std::move(done)](std::vector<redis::Response> responses) {
     std::optional<std::vector<redis::Reply>> replies = replies_of(std::move(responses));
-    if (replies) {
-      breaker_.record_success();
-    } else {
-      breaker_.record_failure();
-    }
+    record(replies.has_value());
     done(std::move(replies));
   });
 }
@@ -207,22 +190,22 @@ void RedisCache::commands_async(std::vector<redis::Command> commands,
 std::optional<std::string> RedisCache::get(const std::string& key) {
   std::optional<redis::Reply> reply = command({"GET", key});
   if (!reply) {
-    count(key, "error");
-    count(key, "fallback");
+    count(key, Outcome::error);
+    count(key, Outcome::fallback);
     return fallback_.get(key);
   }
   if (reply->is_nil()) {
     // A value written while Redis was away lives in the fallback.
     std::optional<std::string> local = fallback_.get(key);
-    count(key, local ? "fallback" : "miss");
+    count(key, local ? Outcome::fallback : Outcome::miss);
     return local;
   }
   if (reply->type != redis::Reply::Type::bulk || reply->text.size() > value_bytes_max_) {
-    count(key, "garbage");
+    count(key, Outcome::garbage);
     return std::nullopt;
   }
   std::optional<std::string> value = unwrap_value(reply->text);
-  count(key, value ? "hit" : "garbage");
+  count(key, value ? Outcome::hit : Outcome::garbage);
   return value;
 }
 
@@ -230,69 +213,62 @@ void RedisCache::set(const std::string& key, std::string value, std::int64_t ttl
   std::optional<redis::Reply> reply =
       command({"SET", key, wrap_value(value), "PX", std::to_string(std::max<std::int64_t>(ttl_ms, 1))});
   if (!reply) {
-    count(key, "error");
-    count(key, "fallback");
+    count(key, Outcome::error);
+    count(key, Outcome::fallback);
     fallback_.set(key, std::move(value), ttl_ms);
     return;
   }
-  count(key, "write");
+  count(key, Outcome::write);
+}
+
+void RedisCache::send(redis::Command command) {
+  client_.execute(std::move(command), [this](redis::Response response) {
+    record(response.ok() && !response.reply->is_error());
+  });
 }
 
 void RedisCache::set_async(const std::string& key, std::string value, std::int64_t ttl_ms) {
   if (!breaker_.allow()) return;
-  count(key, "write");
-  client_.execute({"SET", key, wrap_value(value), "PX", std::to_string(std::max<std::int64_t>(ttl_ms, 1))},
-                  [this](redis::Response response) {
-                    if (!response.ok() || response.reply->is_error()) {
-                      breaker_.record_failure();
-                    } else {
-                      breaker_.record_success();
-                    }
-                  });
+  count(key, Outcome::write);
+  send({"SET", key, wrap_value(value), "PX", std::to_string(std::max<std::int64_t>(ttl_ms, 1))});
 }
 
 void RedisCache::erase_async(const std::string& key) {
   fallback_.erase(key);
   if (!breaker_.allow()) return;
-  client_.execute({"DEL", key}, [this](redis::Response response) {
-    if (!response.ok() || response.reply->is_error()) {
-      breaker_.record_failure();
-    } else {
-      breaker_.record_success();
-    }
-  });
+  send({"DEL", key});
 }
 
 std::optional<Entry> RedisCache::take(const std::string& key) {
   std::optional<redis::Reply> reply = command({"EVAL", kTakeScript, "1", key});
   if (!reply) {
-    count(key, "error");
-    count(key, "fallback");
+    count(key, Outcome::error);
+    count(key, Outcome::fallback);
     return fallback_.take(key);
   }
   if (reply->is_nil()) {
     std::optional<Entry> local = fallback_.take(key);
-    count(key, local ? "fallback" : "miss");
+    count(key, local ? Outcome::fallback : Outcome::miss);
     return local;
   }
   if (reply->type != redis::Reply::Type::array || reply->elements.size() != 2 ||
       reply->elements[0].type != redis::Reply::Type::bulk || reply->elements[0].text.size() > value_bytes_max_) {
-    count(key, "garbage");
+    count(key, Outcome::garbage);
     return std::nullopt;
   }
   std::optional<std::string> value = unwrap_value(reply->elements[0].text);
   std::optional<std::int64_t> ttl = integer_of(reply->elements[1]);
   if (!value || !ttl) {
-    count(key, "garbage");
+    count(key, Outcome::garbage);
     return std::nullopt;
   }
-  count(key, "hit");
+  count(key, Outcome::hit);
   return Entry{std::move(*value), *ttl > 0 ? *ttl : 1};
 }
 
 void RedisCache::erase(const std::string& key) {
   fallback_.erase(key);
-  if (!command({"DEL", key})) count(key, "error");
+  if (!command({"DEL", key})) count(key, Outcome::error);
 }
 
 std::int64_t RedisCache::increment(const std::string& key, std::int64_t ttl_ms) {
@@ -300,11 +276,11 @@ std::int64_t RedisCache::increment(const std::string& key, std::int64_t ttl_ms) 
       command({"EVAL", kIncrementScript, "1", key, std::to_string(std::max<std::int64_t>(ttl_ms, 1))});
   std::optional<std::int64_t> count_now = reply ? integer_of(*reply) : std::nullopt;
   if (!count_now) {
-    count(key, reply ? "garbage" : "error");
-    count(key, "fallback");
+    count(key, reply ? Outcome::garbage : Outcome::error);
+    count(key, Outcome::fallback);
     return fallback_.increment(key, ttl_ms);
   }
-  count(key, "hit");
+  count(key, Outcome::hit);
   return *count_now;
 }
 
@@ -324,28 +300,28 @@ Cache::Window RedisCache::add_to_window(const std::string& key, std::int64_t now
     std::optional<std::int64_t> events = integer_of(reply->elements[0]);
     std::optional<std::int64_t> oldest = integer_of(reply->elements[1]);
     if (events && oldest) {
-      count(key, "hit");
+      count(key, Outcome::hit);
       return Window{*events, *oldest};
     }
   }
-  count(key, reply ? "garbage" : "error");
-  count(key, "fallback");
+  count(key, reply ? Outcome::garbage : Outcome::error);
+  count(key, Outcome::fallback);
   return fallback_.add_to_window(key, now_ms, window_ms);
 }
 
 void RedisCache::remove_from_window(const std::string& key, std::int64_t at_ms) {
   fallback_.remove_from_window(key, at_ms);
-  if (!command({"EVAL", kUnwindScript, "1", key, std::to_string(at_ms)})) count(key, "error");
+  if (!command({"EVAL", kUnwindScript, "1", key, std::to_string(at_ms)})) count(key, Outcome::error);
 }
 
 std::optional<bool> RedisCache::add(const std::string& key, std::string value, std::int64_t ttl_ms) {
   std::optional<redis::Reply> reply =
       command({"SET", key, wrap_value(value), "NX", "PX", std::to_string(std::max<std::int64_t>(ttl_ms, 1))});
   if (!reply) {
-    count(key, "error");
+    count(key, Outcome::error);
     return std::nullopt;
   }
-  count(key, "write");
+  count(key, Outcome::write);
   return !reply->is_nil();
 }
 

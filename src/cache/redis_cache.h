@@ -70,15 +70,16 @@ class RedisCache final : public Cache {
   // Sends a command through the breaker; nullopt when Redis did not answer
   // (or answered an error), which the breaker has counted.
   std::optional<redis::Reply> command(redis::Command command);
-  // Several commands in one round trip, through the breaker as one call;
-  // nullopt when any of them failed.
-  std::optional<std::vector<redis::Reply>> commands(std::vector<redis::Command> commands);
-  // The same without waiting: `done` runs on the Redis client's thread (at
-  // once, on the caller's, while the breaker is open).
+  // Several commands in one round trip, through the breaker as one call,
+  // without waiting: `done` gets the replies, or nullopt when any of them
+  // failed. It runs on the Redis client's thread (at once, on the caller's,
+  // while the breaker is open).
   void commands_async(std::vector<redis::Command> commands,
                       std::function<void(std::optional<std::vector<redis::Reply>>)> done);
 
-  void count(const std::string& key, const char* result);
+  // What became of a request, for payd_cache_requests_total{result}.
+  enum class Outcome { hit, miss, error, garbage, fallback, write };
+  void count(const std::string& key, Outcome outcome);
 
   redis::Client& client() { return client_; }
   resilience::CircuitBreaker& breaker() { return breaker_; }
@@ -86,6 +87,10 @@ class RedisCache final : public Cache {
  private:
   struct Family;
   Family& family(const std::string& key);
+  // Tells the breaker how a call it allowed went.
+  void record(bool succeeded);
+  // Sends one command nobody waits for; the breaker allowed it.
+  void send(redis::Command command);
 
   redis::Client& client_;
   resilience::CircuitBreaker& breaker_;

@@ -30,6 +30,7 @@ struct Reply {
 
   bool is_error() const { return type == Type::error; }
   bool is_nil() const { return type == Type::nil; }
+  bool operator==(const Reply&) const = default;
 };
 
 // Appends `*N\r\n$len\r\narg\r\n...` for one command to `out`.

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "tests/api/api_test.h"
+#include "tests/support/eventually.h"
 #include "tests/support/redis_cluster.h"
 
 namespace payd::api_test {
@@ -39,13 +40,9 @@ std::string cache_url(const RedisServer& server) {
   return "redis://:cache-secret@127.0.0.1:" + std::to_string(server.port());
 }
 
+// Polled every 50 ms: each poll is an HTTP request.
 bool eventually(const std::function<bool()>& condition, milliseconds wait_max) {
-  auto give_up = SteadyClock::now() + wait_max;
-  while (SteadyClock::now() < give_up) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return condition();
+  return payd::testing::eventually(condition, wait_max, milliseconds(50));
 }
 
 // What a load of wallet payments saw.

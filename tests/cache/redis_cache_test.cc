@@ -17,6 +17,7 @@
 #include "cache/redis_cache.h"
 #include "redis/client.h"
 #include "resilience/circuit_breaker.h"
+#include "tests/support/eventually.h"
 #include "tests/support/redis_server.h"
 
 namespace payd::cache {
@@ -25,16 +26,8 @@ namespace {
 using testing::RedisServer;
 using testing::RedisServerOptions;
 using std::chrono::milliseconds;
+using payd::testing::eventually;
 using SteadyClock = std::chrono::steady_clock;
-
-bool eventually(const std::function<bool()>& condition, milliseconds wait_max) {
-  auto give_up = SteadyClock::now() + wait_max;
-  while (SteadyClock::now() < give_up) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return condition();
-}
 
 std::uint64_t counter_value(const metrics::Registry& registry, const std::string& series) {
   std::string text = registry.render();

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "redis/client.h"
+#include "tests/support/eventually.h"
 #include "tests/support/redis_server.h"
 
 namespace payd::redis {
@@ -24,6 +25,7 @@ using testing::RedisServerOptions;
 using testing::RedisSentinelSet;
 using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+using payd::testing::eventually;
 
 // Generous deadline for tests about something else than deadlines: the
 // machine running them may be busy.
@@ -43,15 +45,6 @@ std::unique_ptr<Client> make(const std::string& text, const Options& options, me
   Result<Url> url = parse_url(text);
   if (!url.ok()) throw std::runtime_error(url.problem().detail);
   return make_client(*url, options, registry, random);
-}
-
-bool eventually(const std::function<bool()>& condition, milliseconds wait_max) {
-  auto give_up = SteadyClock::now() + wait_max;
-  while (SteadyClock::now() < give_up) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return condition();
 }
 
 std::string text_of(const Response& response) {

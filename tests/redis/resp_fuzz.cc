@@ -37,16 +37,6 @@ void encode_reply(const Reply& reply, std::string& out) {
   }
 }
 
-bool same(const Reply& a, const Reply& b) {
-  if (a.type != b.type || a.text != b.text || a.integer != b.integer || a.elements.size() != b.elements.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.elements.size(); ++i) {
-    if (!same(a.elements[i], b.elements[i])) return false;
-  }
-  return true;
-}
-
 // Takes every complete reply; returns the status that stopped it.
 Parser::Status drain(Parser& parser, std::vector<Reply>& replies) {
   Reply reply;
@@ -87,7 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   check(chunked_status == whole_status);
   check(chunked_replies.size() == whole_replies.size());
-  for (std::size_t i = 0; i < whole_replies.size(); ++i) check(same(chunked_replies[i], whole_replies[i]));
+  for (std::size_t i = 0; i < whole_replies.size(); ++i) check(chunked_replies[i] == whole_replies[i]);
 
   if (whole_status == Parser::Status::error) {
     check(!whole.error_message().empty());
@@ -103,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     again.feed(bytes);
     Reply parsed;
     check(again.next(parsed) == Parser::Status::reply);
-    check(same(parsed, reply));
+    check(parsed == reply);
     check(again.next(parsed) == Parser::Status::need_more);
   }
   return 0;
