@@ -31,9 +31,11 @@ GroupCommitWriter::GroupCommitWriter(std::size_t batch_size_max, std::size_t que
 
 GroupCommitWriter::~GroupCommitWriter() { shutdown(); }
 
-void GroupCommitWriter::start(CommitBatch commit_batch) {
+void GroupCommitWriter::start(CommitBatch commit_batch, IdleWork idle_work, std::chrono::milliseconds idle_after) {
   assert(!thread_.joinable());
   commit_batch_ = std::move(commit_batch);
+  idle_work_ = std::move(idle_work);
+  idle_after_ = idle_after;
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -55,21 +57,28 @@ void GroupCommitWriter::submit(Submission submission, std::function<void(Outcome
 void GroupCommitWriter::loop() {
   std::vector<QueuedSubmission> batch;
   batch.reserve(batch_size_max_);
+  bool idle_work_due = false;  // a batch ran since the idle work last did
+  auto has_work = [&] { return stopping_ || !queue_.empty(); };
   for (;;) {
-    bool idle = false;
     {
       std::unique_lock lock(mutex_);
-      queue_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (idle_work_due && idle_work_ && !queue_ready_.wait_for(lock, idle_after_, has_work)) {
+        idle_work_due = false;
+        lock.unlock();
+        idle_work_();
+        continue;
+      }
+      queue_ready_.wait(lock, has_work);
       if (queue_.empty()) return;  // stopping and drained
       while (!queue_.empty() && batch.size() < batch_size_max_) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
       queue_depth_.set(static_cast<std::int64_t>(queue_.size()));
-      idle = queue_.empty();
     }
+    idle_work_due = true;
     std::int64_t start_us = clock_.monotonic_us();
-    std::vector<Outcome> outcomes = commit_batch_(batch, idle);
+    std::vector<Outcome> outcomes = commit_batch_(batch);
     commit_seconds_.observe(static_cast<double>(clock_.monotonic_us() - start_us) / 1e6);
     batch_size_.observe(static_cast<double>(batch.size()));
     batches_.add();

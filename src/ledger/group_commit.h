@@ -9,6 +9,11 @@
 // how a batch is committed and what happens when it fails; this class owns
 // the queue, the thread, and the batch metrics.
 //
+// Work that can wait for a quiet moment (SQLite's per-account index) goes
+// to the idle hook: it runs on the writer thread once the queue has stayed
+// empty for `idle_after`, and once only until the next batch. Under load it
+// never runs, so it never lengthens a batch.
+//
 // Thread safety: submit(), stats() and wait_unless_stopping() from any
 // thread; CommitBatch runs on the writer thread only.
 #pragma once
@@ -38,8 +43,8 @@ Outcome problem_outcome(const Submission& submission, const Problem& problem);
 class GroupCommitWriter {
  public:
   // Commits `batch` and returns one outcome per submission, in order.
-  // `idle`: nothing else was queued when the batch was taken.
-  using CommitBatch = std::function<std::vector<Outcome>(std::vector<QueuedSubmission>& batch, bool idle)>;
+  using CommitBatch = std::function<std::vector<Outcome>(std::vector<QueuedSubmission>& batch)>;
+  using IdleWork = std::function<void()>;
 
   GroupCommitWriter(std::size_t batch_size_max, std::size_t queue_capacity, Clock& clock,
                     metrics::Registry& registry);
@@ -47,8 +52,10 @@ class GroupCommitWriter {
   GroupCommitWriter(const GroupCommitWriter&) = delete;
   GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
 
-  // Starts the writer thread. Call once.
-  void start(CommitBatch commit_batch);
+  // Starts the writer thread. Call once. `idle_work`, if any, runs as the
+  // class comment says.
+  void start(CommitBatch commit_batch, IdleWork idle_work = {},
+             std::chrono::milliseconds idle_after = std::chrono::milliseconds(20));
   void submit(Submission submission, std::function<void(Outcome)> done);
   // Stops accepting, commits what is queued, joins the writer. Idempotent.
   void shutdown();
@@ -64,6 +71,8 @@ class GroupCommitWriter {
   std::size_t queue_capacity_;
   Clock& clock_;
   CommitBatch commit_batch_;
+  IdleWork idle_work_;
+  std::chrono::milliseconds idle_after_{0};
   std::thread thread_;
 
   std::mutex mutex_;

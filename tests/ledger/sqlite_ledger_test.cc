@@ -2,6 +2,8 @@
 // per-account index built in bulk, and the idempotency reaper.
 #include "ledger/sqlite/sqlite_ledger.h"
 
+#include "ledger/sqlite/database.h"
+
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -9,6 +11,7 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 namespace payd::ledger::sqlite {
 namespace {
@@ -112,6 +115,28 @@ TEST_F(SqliteLedgerTest, KeysArePurgedAfterTheRetentionAndAreThenNew) {
   EXPECT_FALSE(ledger_->has_idempotency_key("old-key").value());
   EXPECT_EQ(submit(MakeDeposit{a, 100, "USD", "{}"}, tag).kind, Outcome::Kind::executed);
   EXPECT_EQ(ledger_->account(a)->balance, 200);
+}
+
+TEST_F(SqliteLedgerTest, AnIdleWriterIndexesWhatWasAppended) {
+  open(16'384);
+  std::string a = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(submit(MakeDeposit{a, 1, "USD", "{}"}).reply.status, 201u);
+  Connection reader(directory_ + "/ledger.db", true);
+  auto indexed_and_appended = [&] {
+    Statement count(reader, "SELECT (SELECT count(*) FROM entries_by_account), (SELECT count(*) FROM entries), "
+                            "(SELECT value FROM ledger_state WHERE name = 'entries_indexed_through')");
+    count.step();
+    return std::tuple{count.integer(0), count.integer(1), count.integer(2)};
+  };
+  // Far below unindexed_entries_max: only the idle hook (20 ms without
+  // submissions) indexes these. Up to 5 s on a busy machine.
+  for (int waited_ms = 0; waited_ms < 5000 && std::get<0>(indexed_and_appended()) < 20; waited_ms += 10) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto [indexed, appended, through] = indexed_and_appended();
+  EXPECT_EQ(appended, 20);
+  EXPECT_EQ(indexed, 20);
+  EXPECT_EQ(through, 20);
 }
 
 TEST_F(SqliteLedgerTest, BackgroundCheckpointsMoveTheWalIntoTheDatabase) {

@@ -75,7 +75,7 @@ Status PostgresLedger::open() {
     writer_connection_.reset();
     return make_problem("internal_error", std::string("cannot open the ledger: ") + error.what());
   }
-  writer_.start([this](std::vector<Item>& batch, bool) { return commit_or_refuse(batch); });
+  writer_.start([this](std::vector<Item>& batch) { return commit_or_refuse(batch); });
   return Ok{};
 }
 

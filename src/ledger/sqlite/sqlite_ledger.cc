@@ -64,7 +64,10 @@ Status SqliteLedger::open() {
   } catch (const DatabaseError& error) {
     return make_problem("internal_error", std::string("cannot open the ledger: ") + error.what());
   }
-  writer_.start([this](std::vector<Item>& batch, bool idle) { return commit_batch(batch, idle); });
+  GroupCommitWriter::IdleWork idle_work;
+  if (options_.index_when_idle) idle_work = [this] { index_when_idle(); };
+  writer_.start([this](std::vector<Item>& batch) { return commit_batch(batch); }, std::move(idle_work),
+                std::chrono::milliseconds(options_.index_idle_after_ms));
   checkpointer_ = std::thread([this] { checkpoint_loop(); });
   return Ok{};
 }
@@ -91,7 +94,24 @@ void SqliteLedger::checkpoint_loop() {
   }
 }
 
-std::vector<Outcome> SqliteLedger::commit_batch(std::vector<Item>& items, bool idle) {
+void SqliteLedger::index_when_idle() {
+  if (store_->unindexed_entries() == 0) return;
+  try {
+    writer_connection_->execute("BEGIN IMMEDIATE");
+    store_->index_entries();
+    writer_connection_->execute("COMMIT");
+  } catch (const DatabaseError&) {
+    rollbacks_.add();
+    try {
+      writer_connection_->execute("ROLLBACK");
+    } catch (const DatabaseError&) {
+      // The transaction is already gone.
+    }
+    store_->discard_cached_state();
+  }
+}
+
+std::vector<Outcome> SqliteLedger::commit_batch(std::vector<Item>& items) {
   std::vector<Outcome> outcomes;
   outcomes.reserve(items.size());
   Executor executor(*store_, ids_, clock_);
@@ -99,9 +119,7 @@ std::vector<Outcome> SqliteLedger::commit_batch(std::vector<Item>& items, bool i
     writer_connection_->execute("BEGIN IMMEDIATE");
     for (Item& item : items) outcomes.push_back(executor.execute(item.submission));
     store_->flush();
-    if ((idle && options_.index_when_idle) || store_->unindexed_entries() >= options_.unindexed_entries_max) {
-      store_->index_entries();
-    }
+    if (store_->unindexed_entries() >= options_.unindexed_entries_max) store_->index_entries();
     writer_connection_->execute("COMMIT");
     healthy_ = true;
     return outcomes;
@@ -130,7 +148,7 @@ std::vector<Outcome> SqliteLedger::commit_each_alone(std::vector<Item>& items) {
   for (Item& item : items) {
     std::vector<Item> single;
     single.push_back(std::move(item));
-    outcomes.push_back(std::move(commit_batch(single, false).front()));
+    outcomes.push_back(std::move(commit_batch(single).front()));
     item = std::move(single.front());
   }
   return outcomes;

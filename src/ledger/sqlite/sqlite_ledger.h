@@ -34,10 +34,11 @@ struct SqliteOptions {
   std::size_t queue_capacity = 16'384;  // queued submissions before 503 overloaded
   std::size_t readers_max = 8;          // pooled read-only connections
   // Entries are added to the per-account index in sorted bulk once this many
-  // are waiting, or as soon as the writer is idle. Readers scan at most this
-  // many unindexed entries.
+  // are waiting, or when the writer has had nothing to do for
+  // index_idle_after_ms. Readers scan at most this many unindexed entries.
   std::int64_t unindexed_entries_max = 16'384;
   bool index_when_idle = true;
+  int index_idle_after_ms = 20;
   int checkpoint_interval_ms = 50;      // how often the WAL is copied into the database
   int wal_frames_restart_min = 65'536;  // WAL size (4 KiB frames) at which a checkpoint waits to restart it
 };
@@ -76,9 +77,9 @@ class SqliteLedger final : public Ledger {
 
   void checkpoint_loop();
   // Runs `items` in one transaction; returns one outcome per item.
-  // `idle`: nothing else is queued, so the per-account index is brought up
-  // to date in the same transaction.
-  std::vector<Outcome> commit_batch(std::vector<Item>& items, bool idle);
+  std::vector<Outcome> commit_batch(std::vector<Item>& items);
+  // The writer's idle work: brings the per-account index up to date.
+  void index_when_idle();
   std::vector<Outcome> commit_each_alone(std::vector<Item>& items);
   template <typename T, typename Read>
   Result<T> read(Read&& read_function);
