@@ -50,21 +50,18 @@ std::string IdGenerator::next(IdType type) {
     high = high_;
     low = low_;
   }
-  // 120 bits: 48 of time, 8 high counter bits, 64 low counter bits.
-  std::string prefix(id_prefix(type));
-  std::string id = prefix;
-  id.resize(prefix.size() + id_body_length);
-  char* body = id.data() + prefix.size();
-  // Bits are emitted 5 at a time from the most significant.
-  auto bit = [&](int index) -> unsigned {  // index 0 = most significant of 120
-    if (index < 48) return (time_ms >> (47 - index)) & 1u;
-    if (index < 56) return (high >> (55 - index)) & 1u;
-    return (low >> (119 - index)) & 1u;
-  };
-  for (std::size_t c = 0; c < id_body_length; ++c) {
-    unsigned value = 0;
-    for (int b = 0; b < 5; ++b) value = (value << 1) | bit(static_cast<int>(c * 5) + b);
-    body[c] = alphabet[value];
+  // 120 bits: 48 of time, 8 high counter bits, 64 low counter bits, as a
+  // 56-bit upper word and a 64-bit lower one; written 5 bits a character,
+  // from the least significant at the end of the id.
+  std::uint64_t upper = ((time_ms & ((std::uint64_t{1} << 48) - 1)) << 8) | (high & 0xff);
+  std::uint64_t lower = low;
+  std::string_view prefix = id_prefix(type);
+  std::string id(prefix.size() + id_body_length, '0');
+  id.replace(0, prefix.size(), prefix);
+  for (std::size_t c = id.size(); c-- > prefix.size();) {
+    id[c] = alphabet[lower & 31u];
+    lower = (lower >> 5) | (upper << 59);
+    upper >>= 5;
   }
   assert(is_id_of(type, id));
   return id;

@@ -96,25 +96,33 @@ JsonWriter& JsonWriter::member_or_null(std::string_view name, std::string_view t
 
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (char c : text) {
+  auto needs_escape = [](char c) {
     auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || c == '"' || c == '\\';
+  };
+  out.push_back('"');
+  // Copies runs of plain characters at once; most strings have no escape.
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (!needs_escape(c)) continue;
+    out.append(text.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"': out.append("\\\""); break;
       case '\\': out.append("\\\\"); break;
       case '\n': out.append("\\n"); break;
       case '\r': out.append("\\r"); break;
       case '\t': out.append("\\t"); break;
-      default:
-        if (byte < 0x20) {
-          out.append("\\u00");
-          out.push_back(hex[byte >> 4]);
-          out.push_back(hex[byte & 0xf]);
-        } else {
-          out.push_back(c);
-        }
+      default: {
+        auto byte = static_cast<unsigned char>(c);
+        out.append("\\u00");
+        out.push_back(hex[byte >> 4]);
+        out.push_back(hex[byte & 0xf]);
+      }
     }
   }
+  out.append(text.data() + run, text.size() - run);
   out.push_back('"');
 }
 

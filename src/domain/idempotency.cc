@@ -1,6 +1,8 @@
 #include "domain/idempotency.h"
 
 #include <algorithm>
+#include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -79,9 +81,18 @@ std::string request_fingerprint(std::string_view method, std::string_view path, 
   material.append(method).push_back(' ');
   material.append(path).push_back('\n');
   append_canonical(material, body);
+  // SHA-256 fetched once and a context kept per thread: EVP_Digest looks the
+  // algorithm up and allocates a context on every call, which cost more than
+  // the hashing itself.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                                     &EVP_MD_CTX_free);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_Digest(material.data(), material.size(), digest, &length, EVP_sha256(), nullptr);
+  bool hashed = sha256 && context && EVP_DigestInit_ex2(context.get(), sha256, nullptr) == 1 &&
+                                 EVP_DigestUpdate(context.get(), material.data(), material.size()) == 1 &&
+                                 EVP_DigestFinal_ex(context.get(), digest, &length) == 1;
+  if (!hashed) throw std::runtime_error("SHA-256 is unavailable");  // never a fingerprint that matches anything
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
   out.reserve(length * 2);
