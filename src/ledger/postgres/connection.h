@@ -81,7 +81,6 @@ class Rows {
 struct PipelinedStatement {
   std::string name;
   Parameters parameters;
-  std::int64_t changed_expected = -1;  // rows it must change, or -1 for any
 };
 
 class Connection {

@@ -139,8 +139,7 @@ std::vector<Outcome> PostgresLedger::commit_batch(std::vector<Item>& items) {
     for (const Item& item : items) submissions.push_back(&item.submission);
     store_->begin_batch(submissions);
     for (Item& item : items) outcomes.push_back(executor.execute(item.submission));
-    store_->flush();
-    writer_connection_->execute("COMMIT");
+    store_->flush_and_commit();
     store_->end_batch();
     healthy_ = true;
     return outcomes;

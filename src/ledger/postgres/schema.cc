@@ -196,7 +196,23 @@ ALTER TABLE account_records ADD CONSTRAINT account_records_role_check
   CHECK (role IN ('external', 'fees', 'gateway_clearing', 'fx'));
 )sql";
 
-constexpr std::array migrations = {migration_1, migration_2, migration_3, migration_4};
+// The writer sends a batch's writes and its COMMIT in one pipeline, so a
+// statement that must change an exact number of rows (another node may
+// have changed them first) checks the count on the server: a different
+// count is a serialization failure that aborts the transaction before its
+// COMMIT runs, and the writer decides the batch's commands again alone.
+constexpr std::string_view migration_5 = R"sql(
+CREATE FUNCTION payd_expect_changed(changed bigint, expected bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+  IF changed <> expected THEN
+    RAISE EXCEPTION 'changed % rows instead of %', changed, expected USING ERRCODE = 'serialization_failure';
+  END IF;
+  RETURN changed;
+END
+$$;
+)sql";
+
+constexpr std::array migrations = {migration_1, migration_2, migration_3, migration_4, migration_5};
 
 }  // namespace
 

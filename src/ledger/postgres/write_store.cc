@@ -42,9 +42,11 @@ std::vector<PreparedStatement> store_statements() {
        "WITH record AS (INSERT INTO account_records (id, currency, type, role, overdraft_limit, metadata, created_at) "
        "VALUES ($1, $2, $3, $4, $5, $6, $7)) INSERT INTO balances (account, balance, held, version) "
        "VALUES ($1, 0, 0, 0)"},
+      {"commit", "COMMIT"},
       {"update_balances",
-       "UPDATE balances b SET balance = u.balance, held = u.held, version = u.version FROM unnest($1::text[], "
-       "$2::bigint[], $3::bigint[], $4::bigint[]) AS u(account, balance, held, version) WHERE b.account = u.account"},
+       "WITH changed AS (UPDATE balances b SET balance = u.balance, held = u.held, version = u.version FROM "
+       "unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u(account, balance, held, version) WHERE "
+       "b.account = u.account RETURNING 1) SELECT payd_expect_changed(count(*), cardinality($1::text[])) FROM changed"},
       {"select_key", std::string("SELECT ") + key_columns + " FROM idempotency_keys WHERE key = $1"},
       {"select_keys", std::string("SELECT ") + key_columns + " FROM idempotency_keys WHERE key = ANY($1::text[])"},
       {"insert_keys",
@@ -53,8 +55,8 @@ std::vector<PreparedStatement> store_statements() {
        "$3::text[], $4::integer[], $5::text[], $6::text[], $7::bigint[]) AS u(key, fingerprint, state, status, "
        "body, payment, created_at)"},
       {"complete_key",
-       "UPDATE idempotency_keys SET state = 'completed', status = $2, body = $3 WHERE key = $1 AND state = "
-       "'started'"},
+       "WITH changed AS (UPDATE idempotency_keys SET state = 'completed', status = $2, body = $3 WHERE key = $1 "
+       "AND state = 'started' RETURNING 1) SELECT payd_expect_changed(count(*), 1) FROM changed"},
       {"insert_entries",
        "INSERT INTO entries (account, sequence, transfer, amount, currency, balance_after, created_at) SELECT "
        "account, sequence, transfer, amount, currency, balance_after, created_at FROM unnest($1::text[], "
@@ -150,11 +152,11 @@ void PostgresWriteStore::begin_batch(const std::vector<const Submission*>& submi
   for (const Submission* submission : submissions) name_accounts(submission->command, named);
   std::vector<std::string>& ids = named.accounts;
   std::vector<PipelinedStatement> pipeline;
-  pipeline.push_back({"begin", Parameters(), -1});
+  pipeline.push_back({"begin", Parameters()});
   if (!named.merchants.empty()) {
     // Merchants' accounts are locked with the rest, so they are looked up
     // first, in a round trip of their own.
-    pipeline.push_back({"merchant_accounts", Parameters().add(text_array(named.merchants)), -1});
+    pipeline.push_back({"merchant_accounts", Parameters().add(text_array(named.merchants))});
     Rows merchant_accounts = std::move(connection_.run_pipeline(pipeline).back());
     for (int row = 0; row < merchant_accounts.size(); ++row) ids.push_back(merchant_accounts.text(row, 0));
     pipeline.clear();
@@ -167,11 +169,11 @@ void PostgresWriteStore::begin_batch(const std::vector<const Submission*>& submi
   }
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  if (!ids.empty()) pipeline.push_back({"lock_accounts", Parameters().add(text_array(ids)), -1});
+  if (!ids.empty()) pipeline.push_back({"lock_accounts", Parameters().add(text_array(ids))});
   // Keys are read once the accounts are locked: a node that executed the
   // same key and held those locks has committed by then, and is replayed.
   std::vector<std::string> keys = key_names(submissions);
-  if (!keys.empty()) pipeline.push_back({"select_keys", Parameters().add(text_array(keys)), -1});
+  if (!keys.empty()) pipeline.push_back({"select_keys", Parameters().add(text_array(keys))});
   std::vector<Rows> results = connection_.run_pipeline(pipeline);
   auto result = results.begin();
   if (named.merchants.empty()) ++result;  // BEGIN, when it was not sent with the merchant lookup
@@ -352,12 +354,15 @@ FxRate PostgresWriteStore::put_fx_rate(const std::string& base, const std::strin
   return read_fx_rate(rows, 0);
 }
 
-void PostgresWriteStore::flush() {
+void PostgresWriteStore::flush_and_commit() {
   std::vector<PipelinedStatement> pipeline;
   stage_balances(pipeline);
   stage_entries(pipeline);
   stage_journal(pipeline);
   stage_rows(pipeline);
+  // A failed statement aborts the transaction and the server skips the
+  // COMMIT; checks of changed rows are on the server for that reason.
+  pipeline.push_back({"commit", Parameters()});
   connection_.run_pipeline(pipeline);
 }
 
@@ -375,7 +380,7 @@ void PostgresWriteStore::stage_balances(std::vector<PipelinedStatement>& pipelin
   Parameters parameters;
   parameters.add(text_array(ids)).add(integer_array(balances)).add(integer_array(helds));
   parameters.add(integer_array(versions));
-  pipeline.push_back({"update_balances", std::move(parameters), static_cast<std::int64_t>(touched_.size())});
+  pipeline.push_back({"update_balances", std::move(parameters)});
 }
 
 void PostgresWriteStore::stage_entries(std::vector<PipelinedStatement>& pipeline) {
@@ -395,7 +400,7 @@ void PostgresWriteStore::stage_entries(std::vector<PipelinedStatement>& pipeline
   parameters.add(text_array(accounts)).add(integer_array(sequences)).add(text_array(transfers));
   parameters.add(integer_array(amounts)).add(text_array(currencies)).add(integer_array(balances_after));
   parameters.add(integer_array(created));
-  pipeline.push_back({"insert_entries", std::move(parameters), static_cast<std::int64_t>(entries_.size())});
+  pipeline.push_back({"insert_entries", std::move(parameters)});
 }
 
 void PostgresWriteStore::stage_journal(std::vector<PipelinedStatement>& pipeline) {
@@ -417,7 +422,7 @@ void PostgresWriteStore::stage_journal(std::vector<PipelinedStatement>& pipeline
   parameters.add(text_array(ids)).add(text_array(kinds)).add(text_array(froms)).add(text_array(tos));
   parameters.add(integer_array(amounts)).add(text_array(currencies)).add(text_array(descriptions));
   parameters.add(text_array(metadata)).add(integer_array(created));
-  pipeline.push_back({"insert_journal", std::move(parameters), static_cast<std::int64_t>(journal_.size())});
+  pipeline.push_back({"insert_journal", std::move(parameters)});
 }
 
 void PostgresWriteStore::stage_rows(std::vector<PipelinedStatement>& pipeline) {
@@ -425,7 +430,7 @@ void PostgresWriteStore::stage_rows(std::vector<PipelinedStatement>& pipeline) {
     Parameters parameters;
     parameters.add(r.id).add(r.payment).add(r.amount).add(to_string(r.status)).add_text_or_null(r.reason);
     parameters.add(r.created_at_ms);
-    pipeline.push_back({"insert_refund", std::move(parameters), 1});
+    pipeline.push_back({"insert_refund", std::move(parameters)});
   }
   for (const std::string& id : payment_order_) {
     const Payment& p = payments_.at(id);
@@ -443,7 +448,7 @@ void PostgresWriteStore::stage_rows(std::vector<PipelinedStatement>& pipeline) {
       for (int column = 21; column <= 26; ++column) parameters.add_text_or_null("");
     }
     parameters.add_text_or_null(p.review);
-    pipeline.push_back({"upsert_payment", std::move(parameters), 1});
+    pipeline.push_back({"upsert_payment", std::move(parameters)});
   }
   stage_keys(pipeline);
 }
@@ -459,7 +464,7 @@ void PostgresWriteStore::stage_keys(std::vector<PipelinedStatement>& pipeline) {
       assert(key.state == StoredKey::State::completed);
       Parameters parameters;
       parameters.add(key.key).add(std::int64_t{key.status}).add(key.body);
-      pipeline.push_back({"complete_key", std::move(parameters), 1});
+      pipeline.push_back({"complete_key", std::move(parameters)});
       continue;
     }
     names.push_back(key.key);
@@ -475,7 +480,7 @@ void PostgresWriteStore::stage_keys(std::vector<PipelinedStatement>& pipeline) {
   parameters.add(text_array(names)).add(text_array(fingerprints)).add(text_array(states));
   parameters.add(integer_array(statuses)).add(text_array(bodies)).add(text_array(payments));
   parameters.add(integer_array(created));
-  pipeline.push_back({"insert_keys", std::move(parameters), static_cast<std::int64_t>(names.size())});
+  pipeline.push_back({"insert_keys", std::move(parameters)});
 }
 
 }  // namespace payd::ledger::postgres

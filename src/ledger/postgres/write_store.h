@@ -7,14 +7,15 @@
 // concurrent nodes queue on the same rows in the same order; an account
 // found later (a merchant's or a system account) is locked when first used.
 // Entries, journal rows, refunds, payments and idempotency keys are staged
-// in memory (find_* sees the staged rows) and written by flush() in one
-// libpq pipeline, entries, journal rows and balances set-based with
-// unnest(). Rare writes (accounts, merchants, payment methods) go at once.
+// in memory (find_* sees the staged rows) and written by flush_and_commit()
+// in one libpq pipeline that ends with the COMMIT, entries, journal rows and
+// balances set-based with unnest(). Rare writes (accounts, merchants,
+// payment methods) go at once.
 //
 // begin_batch() also reads, in one statement, the stored idempotency keys
 // the submissions carry, so executing them asks nothing more. New keys are
 // inserted set-based too, in a plain INSERT: when another node stored the same
-// key first, flush() throws a conflict and the writer runs the submission
+// key first, flush_and_commit() throws a conflict and the writer runs the submission
 // again, which then replays. Payments are locked when read, so two nodes
 // cannot finish the same card payment twice. Writer thread only.
 #pragma once
@@ -43,8 +44,11 @@ class PostgresWriteStore final : public WriteStore {
   // and reads the idempotency keys they carry: one round trip (two when a
   // submission names a merchant). The caller commits or rolls back.
   void begin_batch(const std::vector<const Submission*>& submissions);
-  // Writes every staged row and touched balance; the caller commits.
-  void flush();
+  // Writes every staged row and touched balance and commits, in one round
+  // trip. Throws DatabaseError; then nothing of the batch is committed
+  // (except when the connection broke during the COMMIT itself, as with any
+  // commit: the caller answers 503 and a retry replays or runs once).
+  void flush_and_commit();
   // Forgets everything of the batch (after a commit or a rollback).
   void end_batch();
 

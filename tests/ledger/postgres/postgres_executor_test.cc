@@ -34,8 +34,7 @@ class PostgresBackend final : public ExecutorBackend {
     store_->begin_batch(pointers);
     std::vector<Outcome> outcomes;
     for (const auto& submission : submissions) outcomes.push_back(executor_->execute(submission));
-    store_->flush();
-    connection_->execute("COMMIT");
+    store_->flush_and_commit();
     store_->end_batch();
     return outcomes;
   }
@@ -82,6 +81,45 @@ INSTANTIATE_TEST_SUITE_P(Postgres, ExecutorContract, ::testing::Values(make_back
 TEST(PostgresExecutor, EntriesCannotBeTruncated) {
   std::unique_ptr<ExecutorBackend> backend = make_backend();
   EXPECT_TRUE(backend->write_is_refused("TRUNCATE entries"));
+}
+
+// A batch's writes and its COMMIT go in one pipeline; a statement that
+// changes other rows than it must aborts the transaction on the server, so
+// the COMMIT after it never runs.
+TEST(PostgresExecutor, ARowCountCheckFailingInThePipelineCommitsNothing) {
+  Connection connection(fresh_database_url(), 5);
+  apply_migrations(connection);
+  ManualClock clock;
+  SeededRandom random{3};
+  IdGenerator ids(clock, random);
+  PostgresWriteStore store(connection, ids, clock);  // prepares the writer's statements
+  connection.execute(
+      "INSERT INTO account_records (id, currency, type, overdraft_limit, metadata, created_at) VALUES "
+      "('acct_a', 'USD', 'customer', 0, '{}', 0); INSERT INTO balances (account, balance, held, version) "
+      "VALUES ('acct_a', 5, 0, 0)");
+
+  // Two balances to write, one of which does not exist: one row changes.
+  Parameters balances;
+  balances.add(text_array({"acct_a", "acct_missing"})).add(integer_array({7, 7}));
+  balances.add(integer_array({0, 0})).add(integer_array({1, 1}));
+  try {
+    connection.run_pipeline({{"begin", Parameters()}, {"update_balances", balances}, {"commit", Parameters()}});
+    ADD_FAILURE() << "the pipeline committed";
+  } catch (const DatabaseError& error) {
+    EXPECT_EQ(error.kind(), DatabaseError::Kind::conflict) << error.what();
+  }
+  connection.execute("ROLLBACK");
+  Rows balance = connection.query("SELECT balance, version FROM balances WHERE account = $1", Parameters().add("acct_a"));
+  ASSERT_EQ(balance.size(), 1);
+  EXPECT_EQ(balance.integer(0, 0), 5);
+  EXPECT_EQ(balance.integer(0, 1), 0);
+
+  // The same statement with only existing accounts commits.
+  Parameters one;
+  one.add(text_array({"acct_a"})).add(integer_array({7})).add(integer_array({0})).add(integer_array({1}));
+  connection.run_pipeline({{"begin", Parameters()}, {"update_balances", one}, {"commit", Parameters()}});
+  Rows committed = connection.query("SELECT balance FROM balances WHERE account = $1", Parameters().add("acct_a"));
+  EXPECT_EQ(committed.integer(0, 0), 7);
 }
 
 }  // namespace
