@@ -1,7 +1,8 @@
 // Api: payd's HTTP handler. Decode and validate, make a command, encode.
 //
 // Every request goes through one of three paths:
-//  - reads go straight to the ledger's read connections;
+//  - reads go straight to the ledger's read connections, and those of the
+//    ledger's records wait for them off the event loop (the *_async reads);
 //  - money-moving POSTs: 415 check, Idempotency-Key, body validation (400s
 //    are never stored), then the in-flight key gate (409), then one ledger
 //    submission whose outcome is stored with its effects and replayed
@@ -114,6 +115,9 @@ class Api final : public http::Handler {
   void reply_outcome(Call& call, const ledger::Outcome& outcome);
   template <typename T>
   void reply_read(Call& call, const Result<T>& result);
+  // A ledger *_async read's `done` that answers `call` with its result.
+  template <typename T>
+  ledger::Ledger::ReadDone<T> reply_when_read(Call call);
   // The POST path: prepare, take the key (409 when in flight), build the
   // command, submit it. `key_required` as API.md lists.
   // A keyed submission waiting for the cache's idempotency answer.
@@ -158,6 +162,7 @@ class Api final : public http::Handler {
   // Operations (operation_routes.cc).
   void healthz(Call call);
   void readyz(Call call);
+  void reply_readiness(Call& call, bool ledger_ready);
   void metrics(Call call);
   void problem_description(Call call);
   void admin_status(Call call);
@@ -192,10 +197,21 @@ class Api final : public http::Handler {
   metrics::Counter& fx_drift_reviews_;
 };
 
+// A page of a ledger list, as API.md renders lists.
+template <typename T>
+std::string render(const ledger::List<T>& list) {
+  return render_list_of(list.data, list.has_more);
+}
+
 template <typename T>
 void Api::reply_read(Call& call, const Result<T>& result) {
   if (!result.ok()) return reply_problem(call, result.problem());
   reply(call, 200, render(result.value()));
+}
+
+template <typename T>
+ledger::Ledger::ReadDone<T> Api::reply_when_read(Call call) {
+  return [this, call = std::move(call)](Result<T> result) mutable { reply_read(call, result); };
 }
 
 }  // namespace payd::api

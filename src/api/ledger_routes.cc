@@ -101,14 +101,16 @@ void Api::create_account(Call call) {
   });
 }
 
-void Api::get_account(Call call) { reply_read(call, deps_.ledger.account(call.params[0])); }
+void Api::get_account(Call call) {
+  std::string id = call.params[0];
+  deps_.ledger.account_async(id, reply_when_read<Account>(std::move(call)));
+}
 
 void Api::list_entries(Call call) {
   Result<ledger::Page> page = page_from_query(call.request.query, nullptr);
   if (!page.ok()) return reply_problem(call, page.problem());
-  Result<ledger::List<Entry>> list = deps_.ledger.entries(call.params[0], page.value());
-  if (!list.ok()) return reply_problem(call, list.problem());
-  reply(call, 200, render_list_of(list->data, list->has_more));
+  std::string account = call.params[0];
+  deps_.ledger.entries_async(account, page.value(), reply_when_read<ledger::List<Entry>>(std::move(call)));
 }
 
 void Api::create_deposit(Call call) {
@@ -153,7 +155,10 @@ void Api::create_transfer(Call call) {
   });
 }
 
-void Api::get_transfer(Call call) { reply_read(call, deps_.ledger.transfer(call.params[0])); }
+void Api::get_transfer(Call call) {
+  std::string id = call.params[0];
+  deps_.ledger.transfer_async(id, reply_when_read<Transfer>(std::move(call)));
+}
 
 void Api::create_merchant(Call call) {
   submit(std::move(call), false, [](const Prepared& prepared, Call&) -> Result<ledger::Command> {

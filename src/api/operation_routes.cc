@@ -13,8 +13,16 @@ std::string Api::cache_status() const {
   return deps_.redis->healthy() ? "ok" : "degraded";
 }
 
+// Ready while the writer is healthy and a read reaches the database (the
+// probe account does not exist: not_found is the healthy answer).
 void Api::readyz(Call call) {
-  bool ledger_ready = deps_.ledger.healthy() && deps_.ledger.account("acct_readiness_probe").problem().code == "not_found";
+  if (!deps_.ledger.healthy()) return reply_readiness(call, false);
+  deps_.ledger.account_async("acct_readiness_probe", [this, call = std::move(call)](Result<Account> probe) mutable {
+    reply_readiness(call, !probe.ok() && probe.problem().code == "not_found");
+  });
+}
+
+void Api::reply_readiness(Call& call, bool ledger_ready) {
   std::string cache = cache_status();
   std::string body;
   JsonWriter json(body);

@@ -238,16 +238,17 @@ void Api::create_payment(Call call) {
   submit(std::move(call), true, build, next);
 }
 
-void Api::get_payment(Call call) { reply_read(call, deps_.ledger.payment(call.params[0])); }
+void Api::get_payment(Call call) {
+  std::string id = call.params[0];
+  deps_.ledger.payment_async(id, reply_when_read<Payment>(std::move(call)));
+}
 
 void Api::list_payments(Call call) {
   std::string merchant;
   Result<ledger::Page> page = page_from_query(call.request.query, &merchant);
   if (!page.ok()) return reply_problem(call, page.problem());
   if (merchant.empty()) return reply_problem(call, invalid_request("merchant is required", "merchant"));
-  Result<ledger::List<Payment>> list = deps_.ledger.payments(merchant, page.value());
-  if (!list.ok()) return reply_problem(call, list.problem());
-  reply(call, 200, render_list_of(list->data, list->has_more));
+  deps_.ledger.payments_async(merchant, page.value(), reply_when_read<ledger::List<Payment>>(std::move(call)));
 }
 
 void Api::capture_payment(Call call) {

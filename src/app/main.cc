@@ -132,6 +132,11 @@ int run(const Config& config) {
   server_options.access_log = config.access_log;
   ForwardingHandler forwarding;
   http::Server server(server_options, forwarding, registry, clock, ids);
+  // On PostgreSQL the reads of the HTTP routes wait on the server's event
+  // loop, not in it (SQLite's are local and answer at once).
+  if (auto* postgres = dynamic_cast<ledger::postgres::PostgresLedger*>(&ledger)) {
+    postgres->serve_reads_on(server.scheduler(), server.descriptor_watcher());
+  }
 
   // The payment cache: in-process, or Redis behind a breaker with the
   // in-process one as its fallback.

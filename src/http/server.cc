@@ -26,6 +26,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -48,6 +49,7 @@
 #include <shared_mutex>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -371,6 +373,66 @@ struct Server::Impl : ServerCore {
    private:
     Impl& server_;
   } scheduler{*this};
+
+  // One non-owning stream_descriptor per watched descriptor: release()d,
+  // never closed, so the library that owns the socket keeps it. A wait
+  // carries the generation of the descriptor it was made for, so one that
+  // completes after forget() (or after the number was reused) is dropped.
+  class AsioDescriptorWatcher final : public DescriptorWatcher {
+   public:
+    explicit AsioDescriptorWatcher(Impl& server) : server_(server) {}
+    void wait(int fd, Direction direction, std::function<void()> ready) override {
+      std::shared_lock lifetime_lock(server_.lifetime->mutex);
+      if (!server_.lifetime->running) return;
+      std::lock_guard lock(mutex_);
+      Watched& watched = descriptors_[fd];
+      if (!watched.descriptor) {
+        watched.descriptor = std::make_unique<asio::posix::stream_descriptor>(*server_.io_context, fd);
+        watched.generation = ++generations_;
+      }
+      auto type = direction == Direction::readable ? asio::posix::stream_descriptor::wait_read
+                                                   : asio::posix::stream_descriptor::wait_write;
+      watched.descriptor->async_wait(type, [this, fd, generation = watched.generation,
+                                            ready = std::move(ready)](error_code error) {
+        if (error == asio::error::operation_aborted || !watching(fd, generation)) return;
+        ready();
+      });
+    }
+    void forget(int fd) override {
+      std::lock_guard lock(mutex_);
+      auto found = descriptors_.find(fd);
+      if (found == descriptors_.end()) return;
+      release(found->second);
+      descriptors_.erase(found);
+    }
+    // Before the io_context goes: no descriptor may outlive it.
+    void forget_all() {
+      std::lock_guard lock(mutex_);
+      for (auto& [fd, watched] : descriptors_) release(watched);
+      descriptors_.clear();
+    }
+
+   private:
+    struct Watched {
+      std::unique_ptr<asio::posix::stream_descriptor> descriptor;
+      std::uint64_t generation = 0;
+    };
+    static void release(Watched& watched) {
+      error_code ignored;
+      watched.descriptor->cancel(ignored);
+      watched.descriptor->release();
+    }
+    bool watching(int fd, std::uint64_t generation) {
+      std::lock_guard lock(mutex_);
+      auto found = descriptors_.find(fd);
+      return found != descriptors_.end() && found->second.generation == generation;
+    }
+
+    Impl& server_;
+    std::mutex mutex_;
+    std::unordered_map<int, Watched> descriptors_;
+    std::uint64_t generations_ = 0;
+  } descriptor_watcher{*this};
 };
 
 namespace {
@@ -809,6 +871,7 @@ Server::Impl::~Impl() {
     std::unique_lock lock(lifetime->mutex);
     lifetime->running = false;
   }
+  descriptor_watcher.forget_all();
   signals.reset();
   acceptor.reset();
   control.reset();
@@ -965,5 +1028,7 @@ void Server::stop() { impl_->stop(); }
 void Server::set_on_shutdown(std::function<void()> on_shutdown) { impl_->on_shutdown = std::move(on_shutdown); }
 
 Scheduler& Server::scheduler() { return impl_->scheduler; }
+
+DescriptorWatcher& Server::descriptor_watcher() { return impl_->descriptor_watcher; }
 
 }  // namespace payd::http

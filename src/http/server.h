@@ -42,6 +42,7 @@
 #include <string>
 
 #include "core/clock.h"
+#include "core/descriptor_watcher.h"
 #include "core/ids.h"
 #include "core/result.h"
 #include "core/scheduler.h"
@@ -104,6 +105,11 @@ class Server {
   // Work still pending when the loop stops is dropped. Valid for the
   // server's life; do not use it after the server is destroyed.
   Scheduler& scheduler();
+
+  // Wakes owners of sockets that Asio does not own (libpq's) on the
+  // server's event loop; see core/descriptor_watcher.h. Same lifetime rules
+  // as scheduler().
+  DescriptorWatcher& descriptor_watcher();
 
  private:
   struct Impl;

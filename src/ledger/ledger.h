@@ -8,9 +8,10 @@
 // transaction as the effects (API.md, Idempotency). Reads go through their
 // own connections and never wait for the writer.
 //
-// Thread safety: every method may be called from any thread. `done`
-// callbacks run on the writer's thread after the transaction is durable (or
-// after it failed): they must be short and must not call submit() and wait.
+// Thread safety: every method may be called from any thread. submit()'s
+// `done` callbacks run on the writer's thread after the transaction is
+// durable (or after it failed): they must be short and must not call
+// submit() and wait.
 #pragma once
 
 #include <cstdint>
@@ -216,6 +217,23 @@ class Ledger {
   virtual Result<FxRate> fx_rate(const std::string& base, const std::string& quote) = 0;
   virtual Result<List<Payment>> payments(const std::string& merchant, const Page& page) = 0;
   virtual Result<std::vector<TrialBalanceLine>> trial_balance() = 0;
+
+  // The reads of the HTTP routes, for an event loop that must not wait on
+  // a database. `done` runs exactly once with what the synchronous form
+  // would return. By default it runs at once, inside the call (a backend
+  // whose reads are local and fast); a backend that overrides these runs
+  // it later on the event loop and never inside the call.
+  template <typename T>
+  using ReadDone = std::function<void(Result<T>)>;
+  virtual void account_async(const std::string& id, ReadDone<Account> done) { done(account(id)); }
+  virtual void entries_async(const std::string& account, const Page& page, ReadDone<List<Entry>> done) {
+    done(entries(account, page));
+  }
+  virtual void transfer_async(const std::string& id, ReadDone<Transfer> done) { done(transfer(id)); }
+  virtual void payment_async(const std::string& id, ReadDone<Payment> done) { done(payment(id)); }
+  virtual void payments_async(const std::string& merchant, const Page& page, ReadDone<List<Payment>> done) {
+    done(payments(merchant, page));
+  }
 
   // Card payments left pending and not updated for `older_than_ms`, oldest
   // first, at most `limit`: the recovery worker's work list.

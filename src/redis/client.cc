@@ -25,9 +25,9 @@
 #include <thread>
 #include <unordered_set>
 
-#include "redis/backoff.h"
 #include "redis/cluster.h"
 #include "redis/node.h"
+#include "resilience/backoff.h"
 
 namespace payd::redis {
 namespace {
@@ -274,7 +274,8 @@ class SentinelClient final : public Client {
   }
 
   void retry_later() {
-    schedule_round(reconnect_delay(attempt_, options_.backoff_base_ms, options_.backoff_max_ms, random_));
+    schedule_round(
+        resilience::reconnect_delay(attempt_, options_.backoff_base_ms, options_.backoff_max_ms, random_));
     ++attempt_;
   }
 

@@ -27,8 +27,8 @@
 #include <unordered_set>
 #include <utility>
 
-#include "redis/backoff.h"
 #include "redis/cluster_slots.h"
+#include "resilience/backoff.h"
 
 namespace payd::redis {
 namespace {
@@ -318,7 +318,7 @@ class ClusterClient final : public Client {
       return;
     }
     pending->retry_timer.expires_after(
-        reconnect_delay(pending->attempts, retry_delay_base_ms, retry_delay_max_ms, random_));
+        resilience::reconnect_delay(pending->attempts, retry_delay_base_ms, retry_delay_max_ms, random_));
     pending->retry_timer.async_wait([this, alive = token(), pending](error_code error) {
       if (error || pending->completed || alive.expired()) return;
       dispatch(pending);
@@ -436,7 +436,7 @@ class ClusterClient final : public Client {
   void refresh_failed() {
     refreshing_ = false;
     milliseconds backoff =
-        reconnect_delay(refresh_failures_, options_.backoff_base_ms, options_.backoff_max_ms, random_);
+        resilience::reconnect_delay(refresh_failures_, options_.backoff_base_ms, options_.backoff_max_ms, random_);
     refresh_failures_ = std::min(refresh_failures_ + 1, refresh_failures_max);
     next_refresh_ = SteadyClock::now() + std::max(refresh_interval_min, backoff);
     if (!map_ || refresh_wanted_) request_refresh();

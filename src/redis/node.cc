@@ -45,7 +45,7 @@
 #include <deque>
 #include <utility>
 
-#include "redis/backoff.h"
+#include "resilience/backoff.h"
 
 namespace payd::redis {
 namespace {
@@ -453,8 +453,8 @@ class Slot final : public Connection::Owner, public std::enable_shared_from_this
       settings_->metrics.connects_failed.add();
     }
     connection_.reset();
-    auto delay = reconnect_delay(attempt_, settings_->options.backoff_base_ms, settings_->options.backoff_max_ms,
-                                 settings_->random);
+    auto delay = resilience::reconnect_delay(attempt_, settings_->options.backoff_base_ms,
+                                             settings_->options.backoff_max_ms, settings_->random);
     ++attempt_;
     settings_->metrics.reconnect_delay_s.observe(std::chrono::duration<double>(delay).count());
     backoff_timer_.expires_after(delay);

@@ -28,6 +28,11 @@ std::string quoted_element(const std::string& value) {
   return quoted;
 }
 
+std::string without_final_newlines(std::string message) {
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  return message;
+}
+
 }  // namespace
 
 Parameters& Parameters::add(std::string_view text) {
@@ -95,20 +100,30 @@ std::int64_t Rows::changed() const {
   return tuples[0] == '\0' ? 0 : std::strtoll(tuples, nullptr, 10);
 }
 
+ConnectionSettings::ConnectionSettings(const std::string& url, int connect_timeout_s, int statement_timeout_ms)
+    : url_(url),
+      connect_timeout_s_(std::to_string(connect_timeout_s)),
+      // Notices (such as "already exists, skipping") are not errors: keep
+      // them off stderr.
+      options_("-c client_min_messages=warning") {
+  if (statement_timeout_ms > 0) options_ += " -c statement_timeout=" + std::to_string(statement_timeout_ms);
+  keywords_ = {"dbname", "connect_timeout", "application_name", "options", nullptr};
+  values_ = {url_.c_str(), connect_timeout_s_.c_str(), "payd", options_.c_str(), nullptr};
+}
+
+std::string error_message(const pg_conn* connection) {
+  return without_final_newlines(connection ? PQerrorMessage(connection) : "out of memory");
+}
+
+std::string error_message(const pg_result* result) { return without_final_newlines(PQresultErrorMessage(result)); }
+
 Connection::Connection(const std::string& url, int connect_timeout_s, int statement_timeout_ms) {
-  std::string timeout = std::to_string(connect_timeout_s);
-  // Notices (such as "already exists, skipping") are not errors: keep them
-  // off stderr.
-  std::string options = "-c client_min_messages=warning";
-  if (statement_timeout_ms > 0) options += " -c statement_timeout=" + std::to_string(statement_timeout_ms);
-  const char* keywords[] = {"dbname", "connect_timeout", "application_name", "options", nullptr};
-  const char* values[] = {url.c_str(), timeout.c_str(), "payd", options.c_str(), nullptr};
-  connection_ = PQconnectdbParams(keywords, values, 1);
+  ConnectionSettings settings(url, connect_timeout_s, statement_timeout_ms);
+  connection_ = PQconnectdbParams(settings.keywords(), settings.values(), 1);
   if (connection_ == nullptr || PQstatus(connection_) != CONNECTION_OK) {
-    std::string message = connection_ ? PQerrorMessage(connection_) : "out of memory";
+    std::string message = error_message(connection_);
     PQfinish(connection_);
     connection_ = nullptr;
-    while (!message.empty() && message.back() == '\n') message.pop_back();
     throw DatabaseError(DatabaseError::Kind::connection, {}, "cannot connect to PostgreSQL: " + message);
   }
 }
@@ -124,9 +139,8 @@ Rows Connection::checked(pg_result* result, std::string_view what) {
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return Rows(result);
   const char* field = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   std::string sqlstate = field ? field : "";
-  std::string message = result ? PQresultErrorMessage(result) : PQerrorMessage(connection_);
+  std::string message = result ? error_message(result) : error_message(connection_);
   PQclear(result);
-  while (!message.empty() && message.back() == '\n') message.pop_back();
   DatabaseError::Kind kind = broken() ? DatabaseError::Kind::connection : classify(sqlstate);
   throw DatabaseError(kind, sqlstate, std::string(what) + ": " + message);
 }
@@ -181,9 +195,7 @@ std::vector<Rows> Connection::run_pipeline(const std::vector<PipelinedStatement>
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_PIPELINE_ABORTED && !failure) {
       const char* field = PQresultErrorField(result, PG_DIAG_SQLSTATE);
       std::string sqlstate = field ? field : "";
-      std::string message = PQresultErrorMessage(result);
-      while (!message.empty() && message.back() == '\n') message.pop_back();
-      failure.emplace(classify(sqlstate), sqlstate, name + ": " + message);
+      failure.emplace(classify(sqlstate), sqlstate, name + ": " + error_message(result));
     }
     results.push_back(std::move(rows));
     ++index;

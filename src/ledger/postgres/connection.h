@@ -83,6 +83,33 @@ struct PipelinedStatement {
   Parameters parameters;
 };
 
+// The libpq settings of every payd connection, as PQconnectdbParams and
+// PQconnectStartParams take them: `url` (a postgresql:// URL or key=value
+// string), the connect timeout, and with `statement_timeout_ms` > 0 a
+// server-side limit on every statement (a longer one is cancelled with an
+// error like any other).
+class ConnectionSettings {
+ public:
+  ConnectionSettings(const std::string& url, int connect_timeout_s, int statement_timeout_ms);
+  ConnectionSettings(const ConnectionSettings&) = delete;
+  ConnectionSettings& operator=(const ConnectionSettings&) = delete;
+  // Null-terminated arrays, valid while this object lives.
+  const char* const* keywords() const { return keywords_.data(); }
+  const char* const* values() const { return values_.data(); }
+
+ private:
+  std::string url_;
+  std::string connect_timeout_s_;
+  std::string options_;
+  std::vector<const char*> keywords_;
+  std::vector<const char*> values_;
+};
+
+// libpq's last error on `connection`, and the error of a failed
+// `result`, without their trailing newline.
+std::string error_message(const pg_conn* connection);
+std::string error_message(const pg_result* result);
+
 class Connection {
  public:
   // Connects to `url` (a postgresql:// URL or key=value string) within

@@ -4,6 +4,8 @@
 
 #include "ledger/executor.h"
 #include "ledger/postgres/connection.h"
+#include "ledger/postgres/read_client.h"
+#include "ledger/postgres/reads.h"
 #include "ledger/postgres/rows.h"
 #include "ledger/postgres/schema.h"
 #include "ledger/postgres/write_store.h"
@@ -36,6 +38,7 @@ class PostgresLedger::ReaderLease {
     if (!connection_ || connection_->broken()) {
       connection_ = std::make_unique<Connection>(ledger_.options_.url, ledger_.options_.connect_timeout_s,
                                                  ledger_.options_.statement_timeout_ms);
+      for (const ReadStatement& statement : read_statements()) connection_->prepare(statement.name, statement.sql);
     }
   }
   ~ReaderLease() {
@@ -77,6 +80,19 @@ Status PostgresLedger::open() {
   }
   writer_.start([this](std::vector<Item>& batch) { return commit_or_refuse(batch); });
   return Ok{};
+}
+
+void PostgresLedger::serve_reads_on(Scheduler& scheduler, DescriptorWatcher& watcher) {
+  assert(!read_client_);
+  ReadClientOptions options;
+  options.url = options_.url;
+  options.connect_timeout_s = options_.connect_timeout_s;
+  options.statement_timeout_ms = options_.statement_timeout_ms;
+  options.connections_max = options_.readers_max;
+  options.waiting_max = options_.reads_waiting_max;
+  options.reconnect_backoff_base_ms = static_cast<int>(options_.reconnect_backoff_min_ms);
+  options.reconnect_backoff_max_ms = static_cast<int>(options_.reconnect_backoff_max_ms);
+  read_client_ = std::make_unique<ReadClient>(options, scheduler, watcher, random_);
 }
 
 void PostgresLedger::submit(Submission submission, std::function<void(Outcome)> done) {
@@ -190,8 +206,8 @@ std::vector<Outcome> PostgresLedger::commit_each_alone(std::vector<Item>& items)
   return outcomes;
 }
 
-template <typename T, typename Read>
-Result<T> PostgresLedger::read(Read&& read_function) {
+template <typename T, typename ReadFunction>
+Result<T> PostgresLedger::read(ReadFunction&& read_function) {
   try {
     ReaderLease lease(*this);
     return read_function(lease.connection());
@@ -200,103 +216,66 @@ Result<T> PostgresLedger::read(Read&& read_function) {
   }
 }
 
-Result<Account> PostgresLedger::account(const std::string& id) {
-  return read<Account>([&](Connection& c) -> Result<Account> {
-    Rows rows = c.query(std::string("SELECT ") + account_columns + " FROM accounts WHERE id = $1", Parameters().add(id));
-    if (rows.size() == 0) return not_found("no account " + id);
-    return read_account(rows, 0);
+template <typename T>
+Result<T> PostgresLedger::run_blocking(const Read<T>& plan) {
+  return read<T>([&](Connection& c) -> Result<T> {
+    std::vector<Rows> rows = c.run_pipeline(plan.statements);
+    return plan.answer(rows);
   });
 }
+
+template <typename T>
+void PostgresLedger::run_async(Read<T> plan, ReadDone<T> done) {
+  if (!read_client_) return done(run_blocking(plan));
+  read_client_->run(std::move(plan.statements),
+                    [answer = std::move(plan.answer), done = std::move(done)](Result<std::vector<Rows>> rows) {
+                      if (!rows.ok()) return done(rows.take_problem());
+                      done(answer(rows.value()));
+                    });
+}
+
+Result<Account> PostgresLedger::account(const std::string& id) { return run_blocking(account_read(id)); }
 
 Result<List<Entry>> PostgresLedger::entries(const std::string& account, const Page& page) {
-  return read<List<Entry>>([&](Connection& c) -> Result<List<Entry>> {
-    if (c.query("SELECT 1 FROM balances WHERE account = $1", Parameters().add(account)).size() == 0) {
-      return not_found("no account " + account);
-    }
-    std::int64_t before_sequence = INT64_MAX;
-    if (!page.starting_after.empty()) {
-      std::optional<std::int64_t> number = entry_number(page.starting_after);
-      Rows cursor = c.query("SELECT sequence FROM entries WHERE number = $1 AND account = $2",
-                            Parameters().add(number.value_or(0)).add(account));
-      if (!number || cursor.size() == 0) {
-        return invalid_request("no entry " + page.starting_after + " in this list", "starting_after");
-      }
-      before_sequence = cursor.integer(0, 0);
-    }
-    Rows rows = c.query(std::string("SELECT ") + entry_columns +
-                            " FROM entries WHERE account = $1 AND sequence < $2 ORDER BY sequence DESC LIMIT $3",
-                        Parameters().add(account).add(before_sequence).add(std::int64_t{page.limit} + 1));
-    List<Entry> list;
-    for (int row = 0; row < rows.size(); ++row) list.data.push_back(read_entry(rows, row));
-    list.has_more = list.data.size() > static_cast<std::size_t>(page.limit);
-    if (list.has_more) list.data.pop_back();
-    return list;
-  });
+  return run_blocking(entries_read(account, page));
 }
 
-Result<Transfer> PostgresLedger::transfer(const std::string& id) {
-  return read<Transfer>([&](Connection& c) -> Result<Transfer> {
-    Rows rows = c.query(std::string("SELECT ") + journal_columns + " FROM journal WHERE id = $1 AND kind = 'transfer'",
-                        Parameters().add(id));
-    if (rows.size() == 0) return not_found("no transfer " + id);
-    return read_transfer(rows, 0);
-  });
-}
+Result<Transfer> PostgresLedger::transfer(const std::string& id) { return run_blocking(transfer_read(id)); }
 
-Result<Merchant> PostgresLedger::merchant(const std::string& id) {
-  return read<Merchant>([&](Connection& c) -> Result<Merchant> {
-    Rows rows = c.query(std::string("SELECT ") + merchant_columns + " FROM merchants WHERE id = $1",
-                        Parameters().add(id));
-    if (rows.size() == 0) return not_found("no merchant " + id);
-    return read_merchant(rows, 0);
-  });
-}
+Result<Merchant> PostgresLedger::merchant(const std::string& id) { return run_blocking(merchant_read(id)); }
 
 Result<FxRate> PostgresLedger::fx_rate(const std::string& base, const std::string& quote) {
-  return read<FxRate>([&](Connection& c) -> Result<FxRate> {
-    Rows rows = c.query(std::string("SELECT ") + fx_rate_columns + " FROM fx_rates WHERE base = $1 AND quote = $2",
-                        Parameters().add(base).add(quote));
-    if (rows.size() == 0) return not_found("no FX rate " + base + "/" + quote);
-    return read_fx_rate(rows, 0);
-  });
+  return run_blocking(fx_rate_read(base, quote));
 }
 
 Result<PaymentMethod> PostgresLedger::payment_method(const std::string& id) {
-  return read<PaymentMethod>([&](Connection& c) -> Result<PaymentMethod> {
-    Rows rows = c.query(std::string("SELECT ") + payment_method_columns + " FROM payment_methods WHERE id = $1",
-                        Parameters().add(id));
-    if (rows.size() == 0) return not_found("no payment method " + id);
-    return read_payment_method(rows, 0);
-  });
+  return run_blocking(payment_method_read(id));
 }
 
-Result<Payment> PostgresLedger::payment(const std::string& id) {
-  return read<Payment>([&](Connection& c) -> Result<Payment> {
-    Rows rows = c.query(std::string("SELECT ") + payment_columns + " FROM payments WHERE id = $1",
-                        Parameters().add(id));
-    if (rows.size() == 0) return not_found("no payment " + id);
-    return read_payment(rows, 0);
-  });
-}
+Result<Payment> PostgresLedger::payment(const std::string& id) { return run_blocking(payment_read(id)); }
 
 Result<List<Payment>> PostgresLedger::payments(const std::string& merchant, const Page& page) {
-  return read<List<Payment>>([&](Connection& c) -> Result<List<Payment>> {
-    if (c.query("SELECT 1 FROM merchants WHERE id = $1", Parameters().add(merchant)).size() == 0) {
-      return invalid_request("no merchant " + merchant, "merchant");
-    }
-    std::string before = page.starting_after.empty() ? std::string("~") : page.starting_after;
-    // COLLATE "C": ids compare bytewise, as in SQLite, whatever the
-    // database's collation.
-    Rows rows = c.query(std::string("SELECT ") + payment_columns +
-                            " FROM payments WHERE merchant = $1 AND id COLLATE \"C\" < $2 ORDER BY id COLLATE \"C\" "
-                            "DESC LIMIT $3",
-                        Parameters().add(merchant).add(before).add(std::int64_t{page.limit} + 1));
-    List<Payment> list;
-    for (int row = 0; row < rows.size(); ++row) list.data.push_back(read_payment(rows, row));
-    list.has_more = list.data.size() > static_cast<std::size_t>(page.limit);
-    if (list.has_more) list.data.pop_back();
-    return list;
-  });
+  return run_blocking(payments_read(merchant, page));
+}
+
+void PostgresLedger::account_async(const std::string& id, ReadDone<Account> done) {
+  run_async(account_read(id), std::move(done));
+}
+
+void PostgresLedger::entries_async(const std::string& account, const Page& page, ReadDone<List<Entry>> done) {
+  run_async(entries_read(account, page), std::move(done));
+}
+
+void PostgresLedger::transfer_async(const std::string& id, ReadDone<Transfer> done) {
+  run_async(transfer_read(id), std::move(done));
+}
+
+void PostgresLedger::payment_async(const std::string& id, ReadDone<Payment> done) {
+  run_async(payment_read(id), std::move(done));
+}
+
+void PostgresLedger::payments_async(const std::string& merchant, const Page& page, ReadDone<List<Payment>> done) {
+  run_async(payments_read(merchant, page), std::move(done));
 }
 
 Result<std::vector<TrialBalanceLine>> PostgresLedger::trial_balance() {
@@ -357,6 +336,9 @@ Ledger::Stats PostgresLedger::stats() { return writer_.stats(); }
 
 bool PostgresLedger::healthy() { return healthy_; }
 
-void PostgresLedger::shutdown() { writer_.shutdown(); }
+void PostgresLedger::shutdown() {
+  writer_.shutdown();
+  if (read_client_) read_client_->close();
+}
 
 }  // namespace payd::ledger::postgres

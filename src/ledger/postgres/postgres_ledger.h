@@ -15,8 +15,12 @@
 // have been applied: the submission is still answered 503, and a retry with
 // its idempotency key replays it.
 //
-// Reads borrow a connection from a small pool of their own and block on
-// libpq (this version does not put reads on the event loop).
+// Reads are the prepared pipelines of reads.h. The synchronous ones
+// (background workers, payctl, tests) borrow a blocking connection from a
+// small pool of their own. Once serve_reads_on() has an event loop, the
+// *_async reads of the HTTP routes go through a ReadClient instead:
+// non-blocking connections driven by that loop, so a slow read never holds
+// it up (read_client.h).
 #pragma once
 
 #include <atomic>
@@ -29,7 +33,9 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/descriptor_watcher.h"
 #include "core/ids.h"
+#include "core/scheduler.h"
 #include "ledger/group_commit.h"
 #include "ledger/ledger.h"
 #include "metrics/metrics.h"
@@ -38,12 +44,16 @@ namespace payd::ledger::postgres {
 
 class Connection;
 class PostgresWriteStore;
+class ReadClient;
+template <typename T>
+struct Read;
 
 struct PostgresOptions {
   std::string url;                      // postgresql://user@host:port/database
   std::size_t batch_size_max = 512;     // submissions per transaction
   std::size_t queue_capacity = 16'384;  // queued submissions before 503 overloaded
-  std::size_t readers_max = 8;          // pooled read connections
+  std::size_t readers_max = 8;          // pooled read connections, blocking and on the event loop each
+  std::size_t reads_waiting_max = 1'024;  // event loop reads waiting for a connection; beyond: 503 overloaded
   int connect_timeout_s = 5;            // per connection attempt (libpq's minimum is 2)
   int statement_timeout_ms = 5'000;     // the server cancels longer statements (a batch fails, 503)
   std::int64_t reconnect_backoff_min_ms = 50;
@@ -66,6 +76,11 @@ class PostgresLedger final : public Ledger {
   // within connect_timeout_s.
   Status open();
 
+  // Runs the *_async reads on `scheduler`'s event loop with non-blocking
+  // connections woken by `watcher`; both must stay valid until shutdown().
+  // Call once, after open() and before the loop serves requests.
+  void serve_reads_on(Scheduler& scheduler, DescriptorWatcher& watcher);
+
   void submit(Submission submission, std::function<void(Outcome)> done) override;
 
   Result<Account> account(const std::string& id) override;
@@ -77,11 +92,17 @@ class PostgresLedger final : public Ledger {
   Result<FxRate> fx_rate(const std::string& base, const std::string& quote) override;
   Result<List<Payment>> payments(const std::string& merchant, const Page& page) override;
   Result<std::vector<TrialBalanceLine>> trial_balance() override;
+  void account_async(const std::string& id, ReadDone<Account> done) override;
+  void entries_async(const std::string& account, const Page& page, ReadDone<List<Entry>> done) override;
+  void transfer_async(const std::string& id, ReadDone<Transfer> done) override;
+  void payment_async(const std::string& id, ReadDone<Payment> done) override;
+  void payments_async(const std::string& merchant, const Page& page, ReadDone<List<Payment>> done) override;
   Result<std::vector<Payment>> pending_card_payments(std::int64_t older_than_ms, int limit) override;
   Result<bool> has_idempotency_key(const std::string& key) override;
   Result<std::int64_t> purge_idempotency(std::int64_t created_before_ms) override;
   Stats stats() override;
   bool healthy() override;
+  // Also disconnects the event loop's read connections.
   void shutdown() override;
 
  private:
@@ -99,8 +120,14 @@ class PostgresLedger final : public Ledger {
   void connect_writer();
   void lose_writer_connection();
   std::vector<Outcome> unavailable_outcomes(const std::vector<Item>& items, const std::string& detail);
-  template <typename T, typename Read>
-  Result<T> read(Read&& read_function);
+  template <typename T, typename ReadFunction>
+  Result<T> read(ReadFunction&& read_function);
+  // `plan` on a blocking connection.
+  template <typename T>
+  Result<T> run_blocking(const Read<T>& plan);
+  // `plan` on the event loop when there is one; else blocking, done at once.
+  template <typename T>
+  void run_async(Read<T> plan, ReadDone<T> done);
 
   PostgresOptions options_;
   IdGenerator& ids_;
@@ -117,6 +144,7 @@ class PostgresLedger final : public Ledger {
 
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> readers_;
+  std::unique_ptr<ReadClient> read_client_;  // set by serve_reads_on()
 
   metrics::Counter& rollbacks_;
 };

@@ -1,10 +1,10 @@
-#include "redis/backoff.h"
+#include "resilience/backoff.h"
 
 #include <algorithm>
 #include <cassert>
 #include <cstdint>
 
-namespace payd::redis {
+namespace payd::resilience {
 namespace {
 
 // 2^30 times any base in milliseconds is beyond any sensible cap.
@@ -22,4 +22,4 @@ std::chrono::milliseconds reconnect_delay(int attempt, int backoff_base_ms, int 
   return std::chrono::milliseconds(delay_ms);
 }
 
-}  // namespace payd::redis
+}  // namespace payd::resilience

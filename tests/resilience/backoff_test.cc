@@ -1,10 +1,10 @@
-#include "redis/backoff.h"
+#include "resilience/backoff.h"
 
 #include <set>
 
 #include <gtest/gtest.h>
 
-namespace payd::redis {
+namespace payd::resilience {
 namespace {
 
 TEST(ReconnectDelay, GrowsToTheCapWithFullJitter) {
@@ -36,4 +36,4 @@ TEST(ReconnectDelay, ClientsSeededDifferentlyPickDifferentDelays) {
 }
 
 }  // namespace
-}  // namespace payd::redis
+}  // namespace payd::resilience

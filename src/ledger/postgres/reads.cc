@@ -1,0 +1,134 @@
+#include "ledger/postgres/reads.h"
+
+#include <cassert>
+#include <optional>
+
+#include "ledger/postgres/rows.h"
+#include "ledger/rows.h"
+
+namespace payd::ledger::postgres {
+namespace {
+
+std::string select_from(const char* columns, const std::string& rest) {
+  return std::string("SELECT ") + columns + " FROM " + rest;
+}
+
+// A read of one row found by its key: not_found with `missing` when there
+// is none.
+template <typename T>
+Read<T> single_row_read(const char* statement, Parameters parameters, T (*reader)(const Rows&, int),
+                        std::string missing) {
+  Read<T> read;
+  read.statements.push_back({statement, std::move(parameters)});
+  read.answer = [reader, missing = std::move(missing)](std::vector<Rows>& rows) -> Result<T> {
+    assert(rows.size() == 1);
+    if (rows[0].size() == 0) return not_found(missing);
+    return reader(rows[0], 0);
+  };
+  return read;
+}
+
+// A page of `limit` records from rows that hold up to limit + 1: the extra
+// one says there are more.
+template <typename T>
+List<T> page_of(const Rows& rows, int limit, T (*reader)(const Rows&, int)) {
+  List<T> list;
+  for (int row = 0; row < rows.size(); ++row) list.data.push_back(reader(rows, row));
+  list.has_more = list.data.size() > static_cast<std::size_t>(limit);
+  if (list.has_more) list.data.pop_back();
+  assert(list.data.size() <= static_cast<std::size_t>(limit));
+  return list;
+}
+
+}  // namespace
+
+const std::vector<ReadStatement>& read_statements() {
+  static const std::vector<ReadStatement> statements = {
+      {"read_account", select_from(account_columns, "accounts WHERE id = $1")},
+      {"read_transfer", select_from(journal_columns, "journal WHERE id = $1 AND kind = 'transfer'")},
+      {"read_merchant", select_from(merchant_columns, "merchants WHERE id = $1")},
+      {"read_payment_method", select_from(payment_method_columns, "payment_methods WHERE id = $1")},
+      {"read_payment", select_from(payment_columns, "payments WHERE id = $1")},
+      {"read_fx_rate", select_from(fx_rate_columns, "fx_rates WHERE base = $1 AND quote = $2")},
+      {"read_account_exists", "SELECT 1 FROM balances WHERE account = $1"},
+      {"read_entry_cursor", "SELECT sequence FROM entries WHERE number = $2 AND account = $1"},
+      // Newest first, before the cursor entry when there is one ($2 NULL:
+      // from the newest).
+      {"read_entries_page",
+       select_from(entry_columns,
+                   "entries WHERE account = $1 AND sequence < coalesce((SELECT sequence FROM entries WHERE number = "
+                   "$2 AND account = $1), 9223372036854775807) ORDER BY sequence DESC LIMIT $3")},
+      {"read_merchant_exists", "SELECT 1 FROM merchants WHERE id = $1"},
+      // COLLATE "C": ids compare bytewise, as in SQLite, whatever the
+      // database's collation. "~" sorts after every id.
+      {"read_payments_page",
+       select_from(payment_columns,
+                   "payments WHERE merchant = $1 AND id COLLATE \"C\" < $2 ORDER BY id COLLATE \"C\" DESC LIMIT $3")},
+  };
+  return statements;
+}
+
+Read<Account> account_read(const std::string& id) {
+  return single_row_read("read_account", Parameters().add(id), read_account, "no account " + id);
+}
+
+Read<Transfer> transfer_read(const std::string& id) {
+  return single_row_read("read_transfer", Parameters().add(id), read_transfer, "no transfer " + id);
+}
+
+Read<Merchant> merchant_read(const std::string& id) {
+  return single_row_read("read_merchant", Parameters().add(id), read_merchant, "no merchant " + id);
+}
+
+Read<PaymentMethod> payment_method_read(const std::string& id) {
+  return single_row_read("read_payment_method", Parameters().add(id), read_payment_method,
+                         "no payment method " + id);
+}
+
+Read<Payment> payment_read(const std::string& id) {
+  return single_row_read("read_payment", Parameters().add(id), read_payment, "no payment " + id);
+}
+
+Read<FxRate> fx_rate_read(const std::string& base, const std::string& quote) {
+  return single_row_read("read_fx_rate", Parameters().add(base).add(quote), read_fx_rate,
+                         "no FX rate " + base + "/" + quote);
+}
+
+Read<List<Entry>> entries_read(const std::string& account, const Page& page) {
+  std::optional<std::int64_t> cursor = entry_number(page.starting_after);
+  Parameters account_and_cursor = Parameters().add(account);
+  if (cursor) {
+    account_and_cursor.add(*cursor);
+  } else {
+    account_and_cursor.add_null();
+  }
+  Read<List<Entry>> read;
+  read.statements.push_back({"read_account_exists", Parameters().add(account)});
+  read.statements.push_back({"read_entry_cursor", account_and_cursor});
+  read.statements.push_back({"read_entries_page", Parameters(account_and_cursor).add(std::int64_t{page.limit} + 1)});
+  read.answer = [account, page, cursor](std::vector<Rows>& rows) -> Result<List<Entry>> {
+    assert(rows.size() == 3);
+    if (rows[0].size() == 0) return not_found("no account " + account);
+    if (!page.starting_after.empty() && (!cursor || rows[1].size() == 0)) {
+      return invalid_request("no entry " + page.starting_after + " in this list", "starting_after");
+    }
+    return page_of(rows[2], page.limit, read_entry);
+  };
+  return read;
+}
+
+Read<List<Payment>> payments_read(const std::string& merchant, const Page& page) {
+  std::string before = page.starting_after.empty() ? std::string("~") : page.starting_after;
+  Read<List<Payment>> read;
+  read.statements.push_back({"read_merchant_exists", Parameters().add(merchant)});
+  read.statements.push_back(
+      {"read_payments_page", Parameters().add(merchant).add(before).add(std::int64_t{page.limit} + 1)});
+  read.answer = [merchant, page](std::vector<Rows>& rows) -> Result<List<Payment>> {
+    assert(rows.size() == 2);
+    if (rows[0].size() == 0) return invalid_request("no merchant " + merchant, "merchant");
+    return page_of(rows[1], page.limit, read_payment);
+  };
+  return read;
+}
+
+}  // namespace payd::ledger::postgres
