@@ -2,8 +2,10 @@
 // - Entries are stored in posting order (`number`, which their id encodes),
 //   so a batch appends to the end of one B-tree instead of dirtying one page
 //   per touched account. The per-account index `entries_by_account` is
-//   derived data: the writer fills it in sorted bulk (see write_store.h), and
-//   readers look at the few entries past `entries_indexed_through` directly.
+//   derived data: the writer fills it in sorted runs, a slice per batch (see
+//   write_store.h), and readers look at the few entries it does not hold yet
+//   directly (after `entries_indexed_through`, less the part of the run
+//   under way that `index_run` says is done).
 //   Triggers refuse UPDATE and DELETE on entries: corrections are new entries.
 // - The balance row (balance, held, version) is a narrow table of its own,
 //   so the pages a batch rewrites for its touched accounts are few; it is
@@ -209,7 +211,22 @@ CREATE VIEW accounts AS
   FROM account_records r JOIN balances b ON b.account = r.id;
 )sql";
 
-constexpr std::array migrations = {migration_1, migration_2, migration_3, migration_4};
+// The per-account index is filled in slices: a run (the entries after
+// entries_indexed_through, up to `through`, in account order) is added a
+// slice per batch, so no single commit carries a whole run. index_run is
+// the run under way (`through` 0: none) and the last (account, sequence)
+// of it already in entries_by_account.
+constexpr std::string_view migration_5 = R"sql(
+CREATE TABLE index_run (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  through INTEGER NOT NULL,
+  account TEXT NOT NULL,
+  sequence INTEGER NOT NULL
+);
+INSERT INTO index_run (id, through, account, sequence) VALUES (1, 0, '', 0);
+)sql";
+
+constexpr std::array migrations = {migration_1, migration_2, migration_3, migration_4, migration_5};
 
 }  // namespace
 

@@ -119,7 +119,10 @@ std::vector<Outcome> SqliteLedger::commit_batch(std::vector<Item>& items) {
     writer_connection_->execute("BEGIN IMMEDIATE");
     for (Item& item : items) outcomes.push_back(executor.execute(item.submission));
     store_->flush();
-    if (store_->unindexed_entries() >= options_.unindexed_entries_max) store_->index_entries();
+    if (!store_->index_run_active() && store_->unindexed_entries() >= options_.unindexed_entries_max) {
+      store_->start_index_run();
+    }
+    store_->index_slice(options_.index_slice_rows);
     writer_connection_->execute("COMMIT");
     healthy_ = true;
     return outcomes;
@@ -189,10 +192,13 @@ Result<List<Entry>> SqliteLedger::entries(const std::string& account, const Page
       before_sequence = cursor.integer(0);
     }
     // One statement, so both parts read the same snapshot: the indexed
-    // entries, and those appended since the index was last brought up to date.
+    // entries, and those the index does not hold yet (appended since the
+    // index was last brought up to date, less what the run under way added).
     std::string columns = entry_columns;
     Statement select(c, "SELECT " + columns + " FROM entries WHERE number > (SELECT value FROM ledger_state WHERE "
-                        "name = 'entries_indexed_through') AND account = ?1 AND sequence < ?2 UNION ALL SELECT " +
+                        "name = 'entries_indexed_through') AND account = ?1 AND sequence < ?2 AND NOT (number <= "
+                        "(SELECT through FROM index_run) AND (account, sequence) <= (SELECT account, sequence FROM "
+                        "index_run)) UNION ALL SELECT " +
                         columns + " FROM entries WHERE number IN (SELECT number FROM entries_by_account WHERE "
                         "account = ?1 AND sequence < ?2 ORDER BY sequence DESC LIMIT ?3) ORDER BY 7 DESC LIMIT ?3");
     select.bind(1, account).bind(2, before_sequence).bind(3, std::int64_t{page.limit} + 1);

@@ -33,10 +33,13 @@ struct SqliteOptions {
   std::size_t batch_size_max = 512;     // submissions per transaction
   std::size_t queue_capacity = 16'384;  // queued submissions before 503 overloaded
   std::size_t readers_max = 8;          // pooled read-only connections
-  // Entries are added to the per-account index in sorted bulk once this many
-  // are waiting, or when the writer has had nothing to do for
-  // index_idle_after_ms. Readers scan at most this many unindexed entries.
+  // Entries are added to the per-account index in sorted runs: a run starts
+  // once this many are waiting, and each batch adds index_slice_rows of it
+  // (so no commit carries a whole run); when the writer has had nothing to
+  // do for index_idle_after_ms, everything is indexed at once. Readers scan
+  // about this many unindexed entries at most.
   std::int64_t unindexed_entries_max = 16'384;
+  std::int64_t index_slice_rows = 1'024;
   bool index_when_idle = true;
   int index_idle_after_ms = 20;
   int checkpoint_interval_ms = 50;      // how often the WAL is copied into the database

@@ -1,5 +1,6 @@
 #include "ledger/sqlite/write_store.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "ledger/rows.h"
@@ -25,9 +26,16 @@ struct SqliteWriteStore::Statements {
         insert_entry(c,
                      "INSERT INTO entries (number, account, transfer, amount, currency, balance_after, sequence, "
                      "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-        index_entries(c,
-                      "INSERT INTO entries_by_account (account, sequence, number) SELECT account, sequence, number "
-                      "FROM entries WHERE number > ? ORDER BY account, sequence"),
+        clear_run(c, "DELETE FROM temp.index_run_rows"),
+        fill_run(c,
+                 "INSERT INTO temp.index_run_rows (account, sequence, number) SELECT account, sequence, number FROM "
+                 "entries WHERE number > ?1 AND number <= ?2 AND (account, sequence) > (?3, ?4) ORDER BY account, "
+                 "sequence"),
+        index_run_slice(c,
+                        "INSERT INTO entries_by_account (account, sequence, number) SELECT account, sequence, number "
+                        "FROM temp.index_run_rows WHERE rowid > ? AND rowid <= ? ORDER BY rowid"),
+        run_row(c, "SELECT account, sequence FROM temp.index_run_rows WHERE rowid = ?"),
+        save_run(c, "UPDATE index_run SET through = ?, account = ?, sequence = ? WHERE id = 1"),
         set_indexed_through(c, "UPDATE ledger_state SET value = ? WHERE name = 'entries_indexed_through'"),
         insert_journal(c,
                        "INSERT INTO journal (id, kind, from_account, to_account, amount, currency, description, "
@@ -75,7 +83,11 @@ struct SqliteWriteStore::Statements {
   Statement select_key;
   Statement upsert_key;
   Statement insert_entry;
-  Statement index_entries;
+  Statement clear_run;
+  Statement fill_run;
+  Statement index_run_slice;
+  Statement run_row;
+  Statement save_run;
   Statement set_indexed_through;
   Statement insert_journal;
   Statement select_merchant;
@@ -89,29 +101,82 @@ struct SqliteWriteStore::Statements {
 };
 
 SqliteWriteStore::SqliteWriteStore(Connection& connection, IdGenerator& ids, Clock& clock)
-    : connection_(connection), ids_(ids), clock_(clock), statements_(std::make_unique<Statements>(connection)) {
+    : connection_(connection), ids_(ids), clock_(clock) {
+  // The run being indexed, in account order: this connection's own scratch
+  // table, rebuilt from index_run after a restart or a rollback.
+  connection_.execute(
+      "CREATE TEMP TABLE IF NOT EXISTS index_run_rows (account TEXT NOT NULL, sequence INTEGER NOT NULL, number "
+      "INTEGER NOT NULL)");
+  statements_ = std::make_unique<Statements>(connection);
   load_entry_numbers();
 }
 
 void SqliteWriteStore::load_entry_numbers() {
-  Statement last(connection_, "SELECT coalesce(max(number), 0), (SELECT value FROM ledger_state WHERE name = "
-                              "'entries_indexed_through') FROM entries");
-  last.step();
-  next_entry_number_ = last.integer(0) + 1;
-  indexed_through_ = last.integer(1);
-  assert(indexed_through_ < next_entry_number_);
+  Statement state(connection_, "SELECT (SELECT coalesce(max(number), 0) FROM entries), (SELECT value FROM "
+                               "ledger_state WHERE name = 'entries_indexed_through'), through, account, sequence "
+                               "FROM index_run");
+  [[maybe_unused]] bool found = state.step();
+  assert(found);
+  next_entry_number_ = state.integer(0) + 1;
+  indexed_through_ = state.integer(1);
+  run_through_ = state.integer(2);
+  assert(indexed_through_ < next_entry_number_ && (run_through_ == 0 || run_through_ > indexed_through_));
+  if (run_through_ > 0) fill_run(state.text(3), state.integer(4));
 }
 
 std::int64_t SqliteWriteStore::unindexed_entries() const { return next_entry_number_ - 1 - indexed_through_; }
 
-void SqliteWriteStore::index_entries() {
-  std::int64_t through = next_entry_number_ - 1;
-  if (through == indexed_through_) return;
-  statements_->index_entries.bind(1, indexed_through_);
-  statements_->index_entries.run();
-  statements_->set_indexed_through.bind(1, through);
+void SqliteWriteStore::fill_run(const std::string& after_account, std::int64_t after_sequence) {
+  statements_->clear_run.run();
+  Statement& fill = statements_->fill_run;
+  fill.bind(1, indexed_through_).bind(2, run_through_).bind(3, after_account).bind(4, after_sequence);
+  fill.run();
+  run_rows_ = connection_.changes();  // rowids 1..run_rows_, in account order
+  run_position_ = 0;
+}
+
+void SqliteWriteStore::save_run(const std::string& account, std::int64_t sequence) {
+  statements_->save_run.bind(1, run_through_).bind(2, account).bind(3, sequence);
+  statements_->save_run.run();
+}
+
+void SqliteWriteStore::start_index_run() {
+  assert(!index_run_active());
+  if (unindexed_entries() == 0) return;
+  run_through_ = next_entry_number_ - 1;
+  fill_run("", 0);
+  save_run("", 0);
+}
+
+void SqliteWriteStore::index_slice(std::int64_t rows_max) {
+  if (!index_run_active()) return;
+  std::int64_t end = std::min(run_position_ + rows_max, run_rows_);
+  statements_->index_run_slice.bind(1, run_position_).bind(2, end);
+  statements_->index_run_slice.run();
+  run_position_ = end;
+  if (run_position_ < run_rows_) {
+    Statement& row = statements_->run_row;
+    ResetOnExit reset(row);
+    row.bind(1, run_position_);
+    [[maybe_unused]] bool found = row.step();
+    assert(found);
+    save_run(row.text(0), row.integer(1));
+    return;
+  }
+  statements_->set_indexed_through.bind(1, run_through_);
   statements_->set_indexed_through.run();
-  indexed_through_ = through;
+  indexed_through_ = run_through_;
+  run_through_ = 0;
+  save_run("", 0);
+  statements_->clear_run.run();
+  run_rows_ = 0;
+}
+
+void SqliteWriteStore::index_entries() {
+  while (unindexed_entries() > 0) {
+    if (!index_run_active()) start_index_run();
+    index_slice(run_rows_);
+  }
 }
 
 SqliteWriteStore::~SqliteWriteStore() = default;

@@ -49,10 +49,18 @@ class SqliteWriteStore final : public WriteStore {
 
   // Writes every account touched since the last flush.
   void flush();
-  // Entries appended but not yet in entries_by_account.
+  // Entries appended after entries_indexed_through (a run under way
+  // included).
   std::int64_t unindexed_entries() const;
-  // Adds every unindexed entry to entries_by_account in one sorted insert,
-  // so each account's index page is written once for many entries.
+  // The per-account index is filled by runs: start_index_run() takes every
+  // unindexed entry, in account order, and index_slice() adds the next
+  // `rows_max` of them to entries_by_account, so each account's index page
+  // is written about once a run and no single commit does the whole run.
+  // Both write in the caller's transaction.
+  bool index_run_active() const { return run_through_ > 0; }
+  void start_index_run();
+  void index_slice(std::int64_t rows_max);
+  // Indexes every unindexed entry now.
   void index_entries();
   // Forgets cached accounts (after a rollback).
   void discard_cached_state();
@@ -62,7 +70,11 @@ class SqliteWriteStore final : public WriteStore {
 
  private:
   struct Statements;
+  // Reads the entry numbers and the run under way (after a restart or a
+  // rollback, from the database).
   void load_entry_numbers();
+  void fill_run(const std::string& after_account, std::int64_t after_sequence);
+  void save_run(const std::string& account, std::int64_t sequence);
 
   Connection& connection_;
   IdGenerator& ids_;
@@ -74,6 +86,9 @@ class SqliteWriteStore final : public WriteStore {
   std::unordered_set<const Account*> touched_set_;
   std::int64_t next_entry_number_ = 1;
   std::int64_t indexed_through_ = 0;
+  std::int64_t run_through_ = 0;   // the last entry of the run under way; 0: none
+  std::int64_t run_rows_ = 0;      // rows of that run
+  std::int64_t run_position_ = 0;  // rows of it indexed so far
 };
 
 }  // namespace payd::ledger::sqlite
