@@ -161,6 +161,7 @@ int run(const Config& config) {
   cache::CacheAsideOptions aside_options;
   aside_options.l1_ttl_ms = config.cache_l1_ttl_ms;
   aside_options.l1_entries_max = config.cache_l1_entries_max;
+  aside_options.single_node = !is_postgres_url(config.ledger);  // SQLite has one writer: this process
   cache::CacheAside reference_cache(redis_cache.get(), clock, random, registry, aside_options);
   gateway::SimulatedGateway gateway(server.scheduler(), std::chrono::milliseconds(config.gateway_latency_ms),
                                     config.gateway_health_file);

@@ -123,7 +123,7 @@ std::int64_t CacheAside::jittered(std::int64_t ttl_ms) {
 }
 
 Result<std::string> CacheAside::get(const std::string& key, std::int64_t ttl_ms, const Loader& load) {
-  if (!redis_) return load();
+  if (!redis_) return options_.single_node ? get_single_node(key, load) : load();
   bool use_l1 = l1_live();
   if (use_l1) {
     std::optional<std::string> value = l1_find(key);
@@ -213,6 +213,15 @@ Result<std::string> CacheAside::load_through_redis(const std::string& key, std::
   }
   lock_waited_out_.add();
   return load_and_store();
+}
+
+Result<std::string> CacheAside::get_single_node(const std::string& key, const Loader& load) {
+  std::optional<std::string> value = l1_find(key);
+  l1_counter(key, value.has_value()).add();
+  if (value) return std::move(*value);
+  Result<std::string> result = load();
+  if (result.ok()) l1_put(key, result.value());
+  return result;
 }
 
 void CacheAside::invalidate(const std::string& key, std::function<void()> then) {

@@ -21,7 +21,10 @@
 // subscription (messages may have been missed) the whole L1 is dropped.
 //
 // Without Redis (no cache configured) get() is the loader: an L1 alone
-// could serve stale data when several nodes share one database.
+// could serve stale data when several nodes share one database. Unless the
+// database has no other writer (`single_node`, the embedded SQLite ledger):
+// then this process's own invalidate() calls are the whole channel, and the
+// L1 serves.
 //
 // Metrics: payd_cache_l1_requests_total{family,result=hit|miss},
 // payd_cache_l1_entries, payd_cache_l1_evictions_total,
@@ -50,6 +53,7 @@ struct CacheAsideOptions {
   std::int64_t lock_ms = 500;       // the cross-node loader lock's lifetime
   std::int64_t lock_wait_ms = 100;  // how long a node waits on another's load
   std::string channel = "payd:cache:invalidate";
+  bool single_node = false;  // no other process writes the source (see above)
 };
 
 class CacheAside {
@@ -88,6 +92,8 @@ class CacheAside {
   void l1_drop(const std::string& key);
   void l1_clear();
   Result<std::string> load_through_redis(const std::string& key, std::int64_t ttl_ms, const Loader& load);
+  // get() without Redis on a single node: the L1, then the loader.
+  Result<std::string> get_single_node(const std::string& key, const Loader& load);
   std::int64_t jittered(std::int64_t ttl_ms);
   metrics::Counter& l1_counter(const std::string& key, bool hit);
 

@@ -333,6 +333,31 @@ TEST(CacheAsideWithoutRedis, IsTheLoader) {
   EXPECT_FALSE(aside.l1_live());
 }
 
+TEST(CacheAsideWithoutRedis, OnASingleNodeKeepsAnL1ThatInvalidateDrops) {
+  SystemClock clock;
+  SeededRandom random(1);
+  metrics::Registry registry;
+  CacheAsideOptions options;
+  options.single_node = true;
+  CacheAside aside(nullptr, clock, random, registry, options);
+  std::string source = "fee 100";
+  int loads = 0;
+  auto load = [&] {
+    ++loads;
+    return Result<std::string>(source);
+  };
+  EXPECT_EQ(aside.get("merchant:config:mer_1", 60'000, load).value(), "fee 100");
+  EXPECT_EQ(aside.get("merchant:config:mer_1", 60'000, load).value(), "fee 100");
+  EXPECT_EQ(loads, 1);
+
+  source = "fee 200";
+  bool invalidated = false;
+  aside.invalidate("merchant:config:mer_1", [&] { invalidated = true; });
+  EXPECT_TRUE(invalidated);
+  EXPECT_EQ(aside.get("merchant:config:mer_1", 60'000, load).value(), "fee 200");
+  EXPECT_EQ(loads, 2);
+}
+
 TEST_F(RedisCacheTest, GatewayStatusesLiveInRedisWithTheirValidity) {
   Node node(server);
   CacheStatusStore store(*node.cache);

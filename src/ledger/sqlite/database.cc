@@ -30,7 +30,23 @@ Connection::Connection(const std::string& path, bool read_only) {
   sqlite3_busy_timeout(db_, 5000);
 }
 
-Connection::~Connection() { sqlite3_close_v2(db_); }
+Connection::~Connection() {
+  prepared_.clear();  // finalized before the connection closes
+  sqlite3_close_v2(db_);
+}
+
+Statement& Connection::prepared(const std::string& sql) {
+  auto [it, inserted] = prepared_.try_emplace(sql);
+  if (inserted) {
+    try {
+      it->second = std::make_unique<Statement>(*this, sql);
+    } catch (...) {
+      prepared_.erase(it);
+      throw;
+    }
+  }
+  return *it->second;
+}
 
 void Connection::execute(std::string_view sql) {
   std::string text(sql);

@@ -7,14 +7,18 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace payd::ledger::sqlite {
+
+class Statement;
 
 class DatabaseError : public std::runtime_error {
  public:
@@ -47,9 +51,15 @@ class Connection {
   CheckpointResult checkpoint(bool restart);
   sqlite3* handle() { return db_; }
   std::int64_t changes() const;
+  // The statement for `sql`, prepared on first use and kept for the
+  // connection's life (reads run the same few statements all day; preparing
+  // one costs more than running it). Reset it after use (ResetOnExit); one
+  // user at a time.
+  Statement& prepared(const std::string& sql);
 
  private:
   sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, std::unique_ptr<Statement>> prepared_;
 };
 
 class Statement {

@@ -169,7 +169,8 @@ Result<T> SqliteLedger::read(Read&& read_function) {
 
 Result<Account> SqliteLedger::account(const std::string& id) {
   return read<Account>([&](Connection& c) -> Result<Account> {
-    Statement select(c, std::string("SELECT ") + account_columns + " FROM accounts WHERE id = ?");
+    Statement& select = c.prepared(std::string("SELECT ") + account_columns + " FROM accounts WHERE id = ?");
+    ResetOnExit reset_select(select);
     select.bind(1, id);
     if (!select.step()) return not_found("no account " + id);
     return read_account(select);
@@ -178,13 +179,15 @@ Result<Account> SqliteLedger::account(const std::string& id) {
 
 Result<List<Entry>> SqliteLedger::entries(const std::string& account, const Page& page) {
   return read<List<Entry>>([&](Connection& c) -> Result<List<Entry>> {
-    Statement exists(c, "SELECT 1 FROM accounts WHERE id = ?");
+    Statement& exists = c.prepared("SELECT 1 FROM accounts WHERE id = ?");
+    ResetOnExit reset_exists(exists);
     exists.bind(1, account);
     if (!exists.step()) return not_found("no account " + account);
     std::int64_t before_sequence = INT64_MAX;
     if (!page.starting_after.empty()) {
       std::optional<std::int64_t> number = entry_number(page.starting_after);
-      Statement cursor(c, "SELECT sequence FROM entries WHERE number = ? AND account = ?");
+      Statement& cursor = c.prepared("SELECT sequence FROM entries WHERE number = ? AND account = ?");
+      ResetOnExit reset_cursor(cursor);
       cursor.bind(1, number.value_or(0)).bind(2, account);
       if (!number || !cursor.step()) {
         return invalid_request("no entry " + page.starting_after + " in this list", "starting_after");
@@ -195,12 +198,13 @@ Result<List<Entry>> SqliteLedger::entries(const std::string& account, const Page
     // entries, and those the index does not hold yet (appended since the
     // index was last brought up to date, less what the run under way added).
     std::string columns = entry_columns;
-    Statement select(c, "SELECT " + columns + " FROM entries WHERE number > (SELECT value FROM ledger_state WHERE "
-                        "name = 'entries_indexed_through') AND account = ?1 AND sequence < ?2 AND NOT (number <= "
-                        "(SELECT through FROM index_run) AND (account, sequence) <= (SELECT account, sequence FROM "
-                        "index_run)) UNION ALL SELECT " +
-                        columns + " FROM entries WHERE number IN (SELECT number FROM entries_by_account WHERE "
-                        "account = ?1 AND sequence < ?2 ORDER BY sequence DESC LIMIT ?3) ORDER BY 7 DESC LIMIT ?3");
+    Statement& select = c.prepared(
+        "SELECT " + columns + " FROM entries WHERE number > (SELECT value FROM ledger_state WHERE name = "
+        "'entries_indexed_through') AND account = ?1 AND sequence < ?2 AND NOT (number <= (SELECT through FROM "
+        "index_run) AND (account, sequence) <= (SELECT account, sequence FROM index_run)) UNION ALL SELECT " +
+        columns + " FROM entries WHERE number IN (SELECT number FROM entries_by_account WHERE account = ?1 AND "
+        "sequence < ?2 ORDER BY sequence DESC LIMIT ?3) ORDER BY 7 DESC LIMIT ?3");
+    ResetOnExit reset_select(select);
     select.bind(1, account).bind(2, before_sequence).bind(3, std::int64_t{page.limit} + 1);
     List<Entry> list;
     while (select.step()) list.data.push_back(read_entry(select));
@@ -212,7 +216,9 @@ Result<List<Entry>> SqliteLedger::entries(const std::string& account, const Page
 
 Result<Transfer> SqliteLedger::transfer(const std::string& id) {
   return read<Transfer>([&](Connection& c) -> Result<Transfer> {
-    Statement select(c, std::string("SELECT ") + journal_columns + " FROM journal WHERE id = ? AND kind = 'transfer'");
+    Statement& select =
+        c.prepared(std::string("SELECT ") + journal_columns + " FROM journal WHERE id = ? AND kind = 'transfer'");
+    ResetOnExit reset_select(select);
     select.bind(1, id);
     if (!select.step()) return not_found("no transfer " + id);
     return read_transfer(select);
@@ -221,7 +227,8 @@ Result<Transfer> SqliteLedger::transfer(const std::string& id) {
 
 Result<Merchant> SqliteLedger::merchant(const std::string& id) {
   return read<Merchant>([&](Connection& c) -> Result<Merchant> {
-    Statement select(c, std::string("SELECT ") + merchant_columns + " FROM merchants WHERE id = ?");
+    Statement& select = c.prepared(std::string("SELECT ") + merchant_columns + " FROM merchants WHERE id = ?");
+    ResetOnExit reset_select(select);
     select.bind(1, id);
     if (!select.step()) return not_found("no merchant " + id);
     return read_merchant(select);
@@ -230,7 +237,9 @@ Result<Merchant> SqliteLedger::merchant(const std::string& id) {
 
 Result<PaymentMethod> SqliteLedger::payment_method(const std::string& id) {
   return read<PaymentMethod>([&](Connection& c) -> Result<PaymentMethod> {
-    Statement select(c, std::string("SELECT ") + payment_method_columns + " FROM payment_methods WHERE id = ?");
+    Statement& select =
+        c.prepared(std::string("SELECT ") + payment_method_columns + " FROM payment_methods WHERE id = ?");
+    ResetOnExit reset_select(select);
     select.bind(1, id);
     if (!select.step()) return not_found("no payment method " + id);
     return read_payment_method(select);
@@ -239,7 +248,8 @@ Result<PaymentMethod> SqliteLedger::payment_method(const std::string& id) {
 
 Result<Payment> SqliteLedger::payment(const std::string& id) {
   return read<Payment>([&](Connection& c) -> Result<Payment> {
-    Statement select(c, std::string("SELECT ") + payment_columns + " FROM payments WHERE id = ?");
+    Statement& select = c.prepared(std::string("SELECT ") + payment_columns + " FROM payments WHERE id = ?");
+    ResetOnExit reset_select(select);
     select.bind(1, id);
     if (!select.step()) return not_found("no payment " + id);
     return read_payment(select);
@@ -248,7 +258,9 @@ Result<Payment> SqliteLedger::payment(const std::string& id) {
 
 Result<FxRate> SqliteLedger::fx_rate(const std::string& base, const std::string& quote) {
   return read<FxRate>([&](Connection& c) -> Result<FxRate> {
-    Statement select(c, std::string("SELECT ") + fx_rate_columns + " FROM fx_rates WHERE base = ? AND quote = ?");
+    Statement& select =
+        c.prepared(std::string("SELECT ") + fx_rate_columns + " FROM fx_rates WHERE base = ? AND quote = ?");
+    ResetOnExit reset_select(select);
     select.bind(1, base).bind(2, quote);
     if (!select.step()) return not_found("no FX rate " + base + "/" + quote);
     return read_fx_rate(select);
@@ -257,12 +269,14 @@ Result<FxRate> SqliteLedger::fx_rate(const std::string& base, const std::string&
 
 Result<List<Payment>> SqliteLedger::payments(const std::string& merchant, const Page& page) {
   return read<List<Payment>>([&](Connection& c) -> Result<List<Payment>> {
-    Statement exists(c, "SELECT 1 FROM merchants WHERE id = ?");
+    Statement& exists = c.prepared("SELECT 1 FROM merchants WHERE id = ?");
+    ResetOnExit reset_exists(exists);
     exists.bind(1, merchant);
     if (!exists.step()) return invalid_request("no merchant " + merchant, "merchant");
     std::string before = page.starting_after.empty() ? std::string("~") : page.starting_after;
-    Statement select(c, std::string("SELECT ") + payment_columns +
+    Statement& select = c.prepared(std::string("SELECT ") + payment_columns +
                             " FROM payments WHERE merchant = ? AND id < ? ORDER BY id DESC LIMIT ?");
+    ResetOnExit reset_select(select);
     select.bind(1, merchant).bind(2, before).bind(3, std::int64_t{page.limit} + 1);
     List<Payment> list;
     while (select.step()) list.data.push_back(read_payment(select));
@@ -274,11 +288,13 @@ Result<List<Payment>> SqliteLedger::payments(const std::string& merchant, const 
 
 Result<std::vector<TrialBalanceLine>> SqliteLedger::trial_balance() {
   return read<std::vector<TrialBalanceLine>>([&](Connection& c) -> Result<std::vector<TrialBalanceLine>> {
-    Statement sums(c, "SELECT currency, sum(balance) FROM accounts GROUP BY currency ORDER BY currency");
+    Statement& sums = c.prepared("SELECT currency, sum(balance) FROM accounts GROUP BY currency ORDER BY currency");
+    ResetOnExit reset_sums(sums);
     std::vector<TrialBalanceLine> lines;
     while (sums.step()) lines.push_back(TrialBalanceLine{sums.text(0), sums.integer(1), {}});
-    Statement system(c, std::string("SELECT ") + account_columns +
+    Statement& system = c.prepared(std::string("SELECT ") + account_columns +
                             " FROM accounts WHERE role IS NOT NULL ORDER BY currency, role");
+    ResetOnExit reset_system(system);
     while (system.step()) {
       Account account = read_account(system);
       for (auto& line : lines) {
@@ -291,8 +307,9 @@ Result<std::vector<TrialBalanceLine>> SqliteLedger::trial_balance() {
 
 Result<std::vector<Payment>> SqliteLedger::pending_card_payments(std::int64_t older_than_ms, int limit) {
   return read<std::vector<Payment>>([&](Connection& c) -> Result<std::vector<Payment>> {
-    Statement select(c, std::string("SELECT ") + payment_columns +
+    Statement& select = c.prepared(std::string("SELECT ") + payment_columns +
                             " FROM payments WHERE status = 'pending' AND updated_at <= ? ORDER BY updated_at LIMIT ?");
+    ResetOnExit reset_select(select);
     select.bind(1, clock_.now_ms() - older_than_ms).bind(2, std::int64_t{limit});
     std::vector<Payment> payments;
     while (select.step()) payments.push_back(read_payment(select));
@@ -302,7 +319,8 @@ Result<std::vector<Payment>> SqliteLedger::pending_card_payments(std::int64_t ol
 
 Result<bool> SqliteLedger::has_idempotency_key(const std::string& key) {
   return read<bool>([&](Connection& c) -> Result<bool> {
-    Statement select(c, "SELECT 1 FROM idempotency_keys WHERE key = ?");
+    Statement& select = c.prepared("SELECT 1 FROM idempotency_keys WHERE key = ?");
+    ResetOnExit reset_select(select);
     select.bind(1, key);
     return select.step();
   });
