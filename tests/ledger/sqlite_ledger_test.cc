@@ -12,6 +12,8 @@
 #include <mutex>
 #include <thread>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 namespace payd::ledger::sqlite {
 namespace {
@@ -52,6 +54,30 @@ class SqliteLedgerTest : public ::testing::Test {
   std::string id_of(const Outcome& outcome) {
     return outcome.reply.body.substr(7, outcome.reply.body.find('"', 7) - 7);
   }
+  // Accounts a and b, 1000 deposited into a, then nine transfers of 10 from
+  // a to b, each its own batch: 20 entries, 10 on a and 10 on b.
+  std::pair<std::string, std::string> deposit_and_nine_transfers() {
+    std::string a = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
+    std::string b = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
+    EXPECT_EQ(submit(MakeDeposit{a, 1000, "USD", "{}"}).reply.status, 201u);
+    for (int i = 0; i < 9; ++i) EXPECT_EQ(submit(MakeTransfer{a, b, 10, "USD", "", "{}"}).reply.status, 201u);
+    return {a, b};
+  }
+  // The entries of `account`, newest first, read three to a page.
+  std::vector<Entry> entries_by_pages_of_three(const std::string& account) {
+    std::vector<Entry> entries;
+    Page page;
+    page.limit = 3;
+    for (int round = 0; round < 20; ++round) {
+      Result<List<Entry>> list = ledger_->entries(account, page);
+      EXPECT_TRUE(list.ok());
+      if (!list.ok()) break;
+      entries.insert(entries.end(), list->data.begin(), list->data.end());
+      if (!list->has_more) break;
+      page.starting_after = list->data.back().id;
+    }
+    return entries;
+  }
 
   ManualClock clock_;
   SeededRandom random_{11};
@@ -65,23 +91,11 @@ TEST_F(SqliteLedgerTest, EntriesPageAcrossIndexedAndRecentParts) {
   // The index is brought up to date every 5 entries only, so the pages read
   // below cross the boundary between indexed and recent entries.
   open(5, false);
-  std::string a = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
-  std::string b = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
-  ASSERT_EQ(submit(MakeDeposit{a, 1000, "USD", "{}"}).reply.status, 201u);
-  for (int i = 0; i < 9; ++i) ASSERT_EQ(submit(MakeTransfer{a, b, 10, "USD", "", "{}"}).reply.status, 201u);
-
+  auto [a, b] = deposit_and_nine_transfers();
   std::vector<std::int64_t> sequences;
-  Page page;
-  page.limit = 3;
-  for (int round = 0; round < 10; ++round) {
-    Result<List<Entry>> list = ledger_->entries(a, page);
-    ASSERT_TRUE(list.ok());
-    for (const Entry& entry : list->data) {
-      sequences.push_back(entry.sequence);
-      EXPECT_EQ(entry.balance_after, 1000 - 10 * (entry.sequence - 1));
-    }
-    if (!list->has_more) break;
-    page.starting_after = list->data.back().id;
+  for (const Entry& entry : entries_by_pages_of_three(a)) {
+    sequences.push_back(entry.sequence);
+    EXPECT_EQ(entry.balance_after, 1000 - 10 * (entry.sequence - 1));
   }
   std::vector<std::int64_t> expected = {10, 9, 8, 7, 6, 5, 4, 3, 2, 1};
   EXPECT_EQ(sequences, expected);
@@ -92,10 +106,7 @@ TEST_F(SqliteLedgerTest, EntriesPageWhileAnIndexRunIsHalfDone) {
   // here) indexes 2 rows of it: after the last transfer the run of entries
   // 13..18 is two thirds done and entries 19..20 are not in it.
   open(5, false, 2);
-  std::string a = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
-  std::string b = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
-  ASSERT_EQ(submit(MakeDeposit{a, 1000, "USD", "{}"}).reply.status, 201u);
-  for (int i = 0; i < 9; ++i) ASSERT_EQ(submit(MakeTransfer{a, b, 10, "USD", "", "{}"}).reply.status, 201u);
+  auto [a, b] = deposit_and_nine_transfers();
   Connection reader(directory_ + "/ledger.db", true);
   Statement run(reader, "SELECT through, (SELECT count(*) FROM entries_by_account), (SELECT value FROM ledger_state "
                         "WHERE name = 'entries_indexed_through') FROM index_run");
@@ -106,15 +117,7 @@ TEST_F(SqliteLedgerTest, EntriesPageWhileAnIndexRunIsHalfDone) {
 
   for (const std::string& account : {a, b}) {
     std::vector<std::int64_t> sequences;
-    Page page;
-    page.limit = 3;
-    for (int round = 0; round < 10; ++round) {
-      Result<List<Entry>> list = ledger_->entries(account, page);
-      ASSERT_TRUE(list.ok());
-      for (const Entry& entry : list->data) sequences.push_back(entry.sequence);
-      if (!list->has_more) break;
-      page.starting_after = list->data.back().id;
-    }
+    for (const Entry& entry : entries_by_pages_of_three(account)) sequences.push_back(entry.sequence);
     std::vector<std::int64_t> expected;
     for (std::int64_t sequence = account == a ? 10 : 9; sequence >= 1; --sequence) expected.push_back(sequence);
     EXPECT_EQ(sequences, expected) << account;
@@ -123,10 +126,7 @@ TEST_F(SqliteLedgerTest, EntriesPageWhileAnIndexRunIsHalfDone) {
 
 TEST_F(SqliteLedgerTest, AnIndexRunHalfDoneAtShutdownGoesOnAfterReopening) {
   open(5, false, 2);
-  std::string a = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
-  std::string b = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
-  ASSERT_EQ(submit(MakeDeposit{a, 1000, "USD", "{}"}).reply.status, 201u);
-  for (int i = 0; i < 9; ++i) ASSERT_EQ(submit(MakeTransfer{a, b, 10, "USD", "", "{}"}).reply.status, 201u);
+  auto [a, b] = deposit_and_nine_transfers();
   ledger_->shutdown();
   ledger_.reset();
 
