@@ -1,9 +1,5 @@
 #include "bench/paybench/process.h"
 
-#include <fcntl.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,8 +9,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
+
+#include "core/child_process.h"
 
 namespace payd::bench {
 namespace {
@@ -24,64 +21,8 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr auto poll_interval = std::chrono::milliseconds(10);
 constexpr std::size_t command_output_bytes_max = 64 * 1024;
 
-int decode_wait_status(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
-std::string read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::string last_bytes(std::string text, std::size_t bytes) {
   return text.size() <= bytes ? text : text.substr(text.size() - bytes);
-}
-
-// Forks and execs argv with stdin from /dev/null and stdout and stderr
-// appended to output_path. The child's pid, or -1 when fork failed.
-pid_t spawn(std::vector<std::string> argv_storage, const std::string& output_path) {
-  std::vector<char*> argv;
-  for (auto& argument : argv_storage) argv.push_back(argument.data());
-  argv.push_back(nullptr);
-  const pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid != 0) return pid;
-  // The child: only async-signal-safe calls until execv.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(126);
-  int output = ::open(output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  int null = ::open("/dev/null", O_RDONLY);
-  if (output < 0 || null < 0) ::_exit(126);
-  ::dup2(null, 0);
-  ::dup2(output, 1);
-  ::dup2(output, 2);
-  ::syscall(SYS_close_range, 3u, ~0u, 0u);  // no client socket of ours stays open in the child
-  ::execv(argv[0], argv.data());
-  ::_exit(127);
-}
-
-// Waits up to wait_ms for pid to exit: its decoded status, or nullopt.
-std::optional<int> wait_for_exit(pid_t pid, int wait_ms) {
-  auto deadline = SteadyClock::now() + std::chrono::milliseconds(wait_ms);
-  while (true) {
-    int status = 0;
-    pid_t reaped = ::waitpid(pid, &status, WNOHANG);
-    if (reaped == pid) return decode_wait_status(status);
-    if (reaped < 0 && errno != EINTR) return -1;
-    if (SteadyClock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(poll_interval);
-  }
-}
-
-void kill_and_reap(pid_t pid) {
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
 }
 
 }  // namespace
@@ -109,7 +50,7 @@ Outcome PaydChild::launch(const std::string& payd_path, const std::vector<std::s
   std::vector<std::string> argv = {payd_path,     "--listen", "127.0.0.1",  "--port", "0",
                                    "--port-file", port_file_, "--data-dir", data_dir_};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  pid_ = spawn(std::move(argv), log_file_);
+  pid_ = spawn_logged(std::move(argv), log_file_);
   if (pid_ < 0) return Failure{std::string("fork: ") + std::strerror(errno)};
   auto deadline = SteadyClock::now() + std::chrono::milliseconds(start_timeout_ms);
   while (true) {
@@ -169,7 +110,7 @@ CommandResult run_command(const std::vector<std::string>& argv, int timeout_ms) 
     return result;
   }
   ::close(file);
-  pid_t pid = spawn(argv, pattern);
+  pid_t pid = spawn_logged(argv, pattern);
   if (pid < 0) {
     result.output = std::string("fork: ") + std::strerror(errno);
   } else if (std::optional<int> status = wait_for_exit(pid, timeout_ms)) {

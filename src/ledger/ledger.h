@@ -192,6 +192,16 @@ struct List {
   bool has_more = false;
 };
 
+// The page of at most `limit` records from those a read found asking for
+// limit + 1: the extra one only says there are more.
+template <typename T>
+List<T> page_of(std::vector<T> found, int limit) {
+  List<T> list{std::move(found), false};
+  list.has_more = list.data.size() > static_cast<std::size_t>(limit);
+  if (list.has_more) list.data.resize(static_cast<std::size_t>(limit));
+  return list;
+}
+
 struct TrialBalanceLine {
   std::string currency;
   Minor sum = 0;  // always 0 in a healthy ledger

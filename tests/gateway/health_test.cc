@@ -69,13 +69,19 @@ TEST(MemoryStatusStore, StatusExpiresAfterItsValidity) {
   EXPECT_FALSE(store.get("simulated").has_value()) << "a status 5 minutes old is no longer reported";
 }
 
-TEST(HealthChecker, ProbesAtStartAndEveryIntervalAndRecordsWhatItSaw) {
+// A checker probing one fake gateway every 1000 ms, with a 100 ms timeout,
+// on a manual clock and scheduler.
+class HealthCheckerTest : public ::testing::Test {
+ protected:
   ManualClock clock;
-  ManualScheduler scheduler(clock);
-  MemoryStatusStore store(clock);
-  FakeGateway gateway(scheduler);
-  HealthChecker checker({&gateway}, store, scheduler, clock,
-                        {std::chrono::milliseconds(1000), std::chrono::milliseconds(100)});
+  ManualScheduler scheduler{clock};
+  MemoryStatusStore store{clock};
+  FakeGateway gateway{scheduler};
+  HealthChecker checker{{&gateway}, store, scheduler, clock,
+                        {std::chrono::milliseconds(1000), std::chrono::milliseconds(100)}};
+};
+
+TEST_F(HealthCheckerTest, ProbesAtStartAndEveryIntervalAndRecordsWhatItSaw) {
   checker.start();
   scheduler.advance_ms(10);
   EXPECT_EQ(gateway.probes, 1);
@@ -93,14 +99,8 @@ TEST(HealthChecker, ProbesAtStartAndEveryIntervalAndRecordsWhatItSaw) {
   EXPECT_EQ(store.get("fake")->status, Health::degraded) << "the timeout after an answer changes nothing";
 }
 
-TEST(HealthChecker, ProbeWithoutAnAnswerIsDownAfterTheTimeout) {
-  ManualClock clock;
-  ManualScheduler scheduler(clock);
-  MemoryStatusStore store(clock);
-  FakeGateway gateway(scheduler);
+TEST_F(HealthCheckerTest, ProbeWithoutAnAnswerIsDownAfterTheTimeout) {
   gateway.silent = true;
-  HealthChecker checker({&gateway}, store, scheduler, clock,
-                        {std::chrono::milliseconds(1000), std::chrono::milliseconds(100)});
   checker.start();
   scheduler.advance_ms(99);
   EXPECT_FALSE(store.get("fake").has_value());
@@ -109,13 +109,7 @@ TEST(HealthChecker, ProbeWithoutAnAnswerIsDownAfterTheTimeout) {
   EXPECT_EQ(store.get("fake")->status, Health::down);
 }
 
-TEST(HealthChecker, StoppedCheckerProbesNoMore) {
-  ManualClock clock;
-  ManualScheduler scheduler(clock);
-  MemoryStatusStore store(clock);
-  FakeGateway gateway(scheduler);
-  HealthChecker checker({&gateway}, store, scheduler, clock,
-                        {std::chrono::milliseconds(1000), std::chrono::milliseconds(100)});
+TEST_F(HealthCheckerTest, StoppedCheckerProbesNoMore) {
   checker.start();
   scheduler.advance_ms(10);
   checker.stop();

@@ -5,29 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/redis/replies.h"
+
 namespace payd::redis {
 namespace {
 
-Reply integer(std::int64_t value) {
-  Reply reply;
-  reply.type = Reply::Type::integer;
-  reply.integer = value;
-  return reply;
-}
-
-Reply bulk(std::string text) {
-  Reply reply;
-  reply.type = Reply::Type::bulk;
-  reply.text = std::move(text);
-  return reply;
-}
-
-Reply array(std::vector<Reply> elements) {
-  Reply reply;
-  reply.type = Reply::Type::array;
-  reply.elements = std::move(elements);
-  return reply;
-}
+using test_replies::array;
+using test_replies::bulk;
+using test_replies::integer;
 
 Reply node(std::string host, std::int64_t port, std::string id) {
   return array({bulk(std::move(host)), integer(port), bulk(std::move(id))});

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/redis/replies.h"
+
 namespace payd::redis {
 namespace {
 
@@ -17,12 +19,7 @@ std::vector<Reply> parse_all(Parser& parser, std::string_view bytes) {
   return replies;
 }
 
-Reply bulk(std::string text) {
-  Reply reply;
-  reply.type = Reply::Type::bulk;
-  reply.text = std::move(text);
-  return reply;
-}
+using test_replies::bulk;
 
 // One of each reply type, nested arrays included, nil bulk and nil array.
 const std::string mixed_replies =

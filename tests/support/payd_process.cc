@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,11 +14,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "core/child_process.h"
 
 namespace payd::testing {
 namespace {
@@ -29,22 +28,6 @@ using Clock = std::chrono::steady_clock;
 constexpr int poll_interval_ms = 10;
 constexpr int verify_timeout_ms = 60'000;
 
-int decode_wait_status(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
-// Closes every descriptor above stderr in a freshly forked child, so that a
-// test's client sockets never stay open inside payd or payctl.
-void close_inherited_descriptors() {
-#ifdef SYS_close_range
-  if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0) return;
-#endif
-  long max = sysconf(_SC_OPEN_MAX);
-  for (long fd = 3; fd < (max > 0 ? max : 1024); ++fd) ::close(static_cast<int>(fd));
-}
-
 // argv as the char* array execv wants; `storage` owns the strings.
 std::vector<char*> make_argv(std::vector<std::string>& storage) {
   std::vector<char*> argv;
@@ -52,26 +35,6 @@ std::vector<char*> make_argv(std::vector<std::string>& storage) {
   for (auto& arg : storage) argv.push_back(arg.data());
   argv.push_back(nullptr);
   return argv;
-}
-
-// Waits up to `wait_ms` for `pid` to exit. The decoded status, or nullopt.
-std::optional<int> wait_for_exit(pid_t pid, int wait_ms) {
-  auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
-  while (true) {
-    int status = 0;
-    pid_t reaped = ::waitpid(pid, &status, WNOHANG);
-    if (reaped == pid) return decode_wait_status(status);
-    if (reaped < 0 && errno != EINTR) return -1;  // not our child any more
-    if (Clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(poll_interval_ms));
-  }
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 }  // namespace
@@ -118,7 +81,7 @@ void PaydProcess::start() {
       throw std::runtime_error(options_.payd_binary + " exited with status " + std::to_string(last_exit_status_) +
                                " before writing its port (127: could not execute); log:\n" + log_tail());
     }
-    std::string text = read_file(port_file_);
+    std::string text = read_whole_file(port_file_);
     char* end = nullptr;
     long port = std::strtol(text.c_str(), &end, 10);
     if (!text.empty() && end != text.c_str() && port > 0 && port <= 65535) {
@@ -182,43 +145,18 @@ CommandResult PaydProcess::verify() {
 }
 
 std::string PaydProcess::log_tail(std::size_t bytes) const {
-  std::string log = read_file(log_file_);
+  std::string log = read_whole_file(log_file_);
   if (log.size() > bytes) log = "..." + log.substr(log.size() - bytes);
   return log;
 }
 
 pid_t spawn_child(const std::vector<std::string>& command, const std::string& log_file) {
-  std::vector<std::string> args = command;
-  std::vector<char*> argv = make_argv(args);
-  const pid_t parent = ::getpid();
-  pid_t pid = ::fork();
+  pid_t pid = spawn_logged(command, log_file);
   if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
-  if (pid == 0) {
-    // Child: only async-signal-safe calls until execv.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(126);
-    int log = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    int null = ::open("/dev/null", O_RDONLY);
-    if (log < 0 || null < 0) ::_exit(126);
-    ::dup2(null, 0);
-    ::dup2(log, 1);
-    ::dup2(log, 2);
-    close_inherited_descriptors();
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
   return pid;
 }
 
-int kill9_child(pid_t pid) {
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  pid_t reaped = -1;
-  do {
-    reaped = ::waitpid(pid, &status, 0);
-  } while (reaped < 0 && errno == EINTR);
-  return reaped == pid ? decode_wait_status(status) : -1;
-}
+int kill9_child(pid_t pid) { return kill_and_reap(pid); }
 
 CommandResult run_command(const std::vector<std::string>& command, int timeout_ms) {
   std::vector<std::string> args = command;
@@ -240,7 +178,7 @@ CommandResult run_command(const std::vector<std::string>& command, int timeout_m
     ::dup2(null, 0);
     ::dup2(pipe_fds[1], 1);
     ::dup2(pipe_fds[1], 2);
-    close_inherited_descriptors();
+    close_descriptors_above_stderr();
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }

@@ -164,19 +164,23 @@ Rows Connection::run(const std::string& name, const Parameters& parameters) {
                  name);
 }
 
+bool send_pipeline(pg_conn* connection, const std::vector<PipelinedStatement>& statements) {
+  for (const PipelinedStatement& statement : statements) {
+    std::vector<const char*> values = statement.parameters.pointers();
+    if (PQsendQueryPrepared(connection, statement.name.c_str(), statement.parameters.size(), values.data(), nullptr,
+                            nullptr, 0) != 1) {
+      return false;
+    }
+  }
+  return PQpipelineSync(connection) == 1;
+}
+
 std::vector<Rows> Connection::run_pipeline(const std::vector<PipelinedStatement>& statements) {
   std::vector<Rows> results;
   if (statements.empty()) return results;
   results.reserve(statements.size());
   if (PQenterPipelineMode(connection_) != 1) checked(nullptr, "entering pipeline mode");
-  bool sent = true;
-  for (const PipelinedStatement& statement : statements) {
-    std::vector<const char*> values = statement.parameters.pointers();
-    sent = sent && PQsendQueryPrepared(connection_, statement.name.c_str(), statement.parameters.size(),
-                                       values.data(), nullptr, nullptr, 0) == 1;
-  }
-  sent = sent && PQpipelineSync(connection_) == 1;
-  if (!sent) checked(nullptr, "sending a pipeline");
+  if (!send_pipeline(connection_, statements)) checked(nullptr, "sending a pipeline");
   // Reads every result up to the synchronisation point, keeping the first
   // failure: the server skips the statements after a failed one, and the
   // connection is usable again only once the pipeline is drained.

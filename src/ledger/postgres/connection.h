@@ -105,6 +105,10 @@ class ConnectionSettings {
   std::vector<const char*> values_;
 };
 
+// Queues `statements` (prepared ones) and a synchronisation point on a
+// connection in pipeline mode; false when libpq refused (see error_message).
+bool send_pipeline(pg_conn* connection, const std::vector<PipelinedStatement>& statements);
+
 // libpq's last error on `connection`, and the error of a failed
 // `result`, without their trailing newline.
 std::string error_message(const pg_conn* connection);

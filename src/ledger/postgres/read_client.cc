@@ -155,13 +155,7 @@ class ReadClient::Pool : public std::enable_shared_from_this<Pool> {
   // Sends `read` on the idle `link`. May drop the link (and answer the read).
   void start_read(Link& link, PendingRead read) {
     assert(link.state == Link::State::idle && !link.read);
-    bool sent = true;
-    for (const PipelinedStatement& statement : read.statements) {
-      std::vector<const char*> values = statement.parameters.pointers();
-      sent = sent && PQsendQueryPrepared(link.connection, statement.name.c_str(), statement.parameters.size(),
-                                         values.data(), nullptr, nullptr, 0) == 1;
-    }
-    sent = sent && PQpipelineSync(link.connection) == 1;
+    bool sent = send_pipeline(link.connection, read.statements);
     link.state = Link::State::reading;
     link.read = std::move(read);
     link.rows.clear();

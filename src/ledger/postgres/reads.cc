@@ -28,16 +28,12 @@ Read<T> single_row_read(const char* statement, Parameters parameters, T (*reader
   return read;
 }
 
-// A page of `limit` records from rows that hold up to limit + 1: the extra
-// one says there are more.
+// The page of `limit` records from rows that hold up to limit + 1.
 template <typename T>
-List<T> page_of(const Rows& rows, int limit, T (*reader)(const Rows&, int)) {
-  List<T> list;
-  for (int row = 0; row < rows.size(); ++row) list.data.push_back(reader(rows, row));
-  list.has_more = list.data.size() > static_cast<std::size_t>(limit);
-  if (list.has_more) list.data.pop_back();
-  assert(list.data.size() <= static_cast<std::size_t>(limit));
-  return list;
+List<T> page_from_rows(const Rows& rows, int limit, T (*reader)(const Rows&, int)) {
+  std::vector<T> found;
+  for (int row = 0; row < rows.size(); ++row) found.push_back(reader(rows, row));
+  return page_of(std::move(found), limit);
 }
 
 }  // namespace
@@ -112,7 +108,7 @@ Read<List<Entry>> entries_read(const std::string& account, const Page& page) {
     if (!page.starting_after.empty() && (!cursor || rows[1].size() == 0)) {
       return invalid_request("no entry " + page.starting_after + " in this list", "starting_after");
     }
-    return page_of(rows[2], page.limit, read_entry);
+    return page_from_rows(rows[2], page.limit, read_entry);
   };
   return read;
 }
@@ -126,7 +122,7 @@ Read<List<Payment>> payments_read(const std::string& merchant, const Page& page)
   read.answer = [merchant, page](std::vector<Rows>& rows) -> Result<List<Payment>> {
     assert(rows.size() == 2);
     if (rows[0].size() == 0) return invalid_request("no merchant " + merchant, "merchant");
-    return page_of(rows[1], page.limit, read_payment);
+    return page_from_rows(rows[1], page.limit, read_payment);
   };
   return read;
 }

@@ -15,6 +15,43 @@ namespace {
 
 Problem unavailable(const std::string& detail) { return make_problem("unavailable", detail); }
 
+// The reads' SQL, built once (each connection prepares a statement the
+// first time it runs it, see Connection::prepared).
+struct ReadSql {
+  std::string account_exists = "SELECT 1 FROM accounts WHERE id = ?";
+  std::string entry_cursor = "SELECT sequence FROM entries WHERE number = ? AND account = ?";
+  std::string merchant_exists = "SELECT 1 FROM merchants WHERE id = ?";
+  std::string balance_sums = "SELECT currency, sum(balance) FROM accounts GROUP BY currency ORDER BY currency";
+  std::string key_exists = "SELECT 1 FROM idempotency_keys WHERE key = ?";
+  std::string account = std::string("SELECT ") + account_columns + " FROM accounts WHERE id = ?";
+  std::string transfer = std::string("SELECT ") + journal_columns + " FROM journal WHERE id = ? AND kind = 'transfer'";
+  std::string merchant = std::string("SELECT ") + merchant_columns + " FROM merchants WHERE id = ?";
+  std::string payment_method = std::string("SELECT ") + payment_method_columns + " FROM payment_methods WHERE id = ?";
+  std::string payment = std::string("SELECT ") + payment_columns + " FROM payments WHERE id = ?";
+  std::string fx_rate = std::string("SELECT ") + fx_rate_columns + " FROM fx_rates WHERE base = ? AND quote = ?";
+  // One statement, so both parts read the same snapshot: the indexed
+  // entries, and those the index does not hold yet (appended since the
+  // index was last brought up to date, less what the run under way added).
+  std::string entries_page =
+      std::string("SELECT ") + entry_columns + " FROM entries WHERE number > (SELECT value FROM ledger_state WHERE "
+      "name = 'entries_indexed_through') AND account = ?1 AND sequence < ?2 AND NOT (number <= (SELECT through FROM "
+      "index_run) AND (account, sequence) <= (SELECT account, sequence FROM index_run)) UNION ALL SELECT " +
+      entry_columns + " FROM entries WHERE number IN (SELECT number FROM entries_by_account WHERE account = ?1 AND "
+      "sequence < ?2 ORDER BY sequence DESC LIMIT ?3) ORDER BY 7 DESC LIMIT ?3";
+  std::string payments_page = std::string("SELECT ") + payment_columns +
+                              " FROM payments WHERE merchant = ? AND id < ? ORDER BY id DESC LIMIT ?";
+  std::string system_accounts = std::string("SELECT ") + account_columns +
+                                " FROM accounts WHERE role IS NOT NULL ORDER BY currency, role";
+  std::string pending_payments = std::string("SELECT ") + payment_columns +
+                                 " FROM payments WHERE status = 'pending' AND updated_at <= ? ORDER BY updated_at "
+                                 "LIMIT ?";
+};
+
+const ReadSql& read_sql() {
+  static const ReadSql sql;
+  return sql;
+}
+
 }  // namespace
 
 // A read-only connection borrowed from the pool for one read.
@@ -167,26 +204,38 @@ Result<T> SqliteLedger::read(Read&& read_function) {
   }
 }
 
-Result<Account> SqliteLedger::account(const std::string& id) {
-  return read<Account>([&](Connection& c) -> Result<Account> {
-    Statement& select = c.prepared(std::string("SELECT ") + account_columns + " FROM accounts WHERE id = ?");
+template <typename T>
+Result<T> SqliteLedger::read_one(const std::string& sql, std::initializer_list<std::string_view> keys,
+                                 T (*reader)(const Statement&), std::string_view noun) {
+  return read<T>([&](Connection& c) -> Result<T> {
+    Statement& select = c.prepared(sql);
     ResetOnExit reset_select(select);
-    select.bind(1, id);
-    if (!select.step()) return not_found("no account " + id);
-    return read_account(select);
+    int position = 0;
+    for (std::string_view key : keys) select.bind(++position, key);
+    if (select.step()) return reader(select);
+    std::string missing = "no " + std::string(noun) + " ";
+    for (std::string_view key : keys) {
+      if (missing.back() != ' ') missing += '/';
+      missing += key;
+    }
+    return not_found(missing);
   });
+}
+
+Result<Account> SqliteLedger::account(const std::string& id) {
+  return read_one<Account>(read_sql().account, {id}, read_account<Statement>, "account");
 }
 
 Result<List<Entry>> SqliteLedger::entries(const std::string& account, const Page& page) {
   return read<List<Entry>>([&](Connection& c) -> Result<List<Entry>> {
-    Statement& exists = c.prepared("SELECT 1 FROM accounts WHERE id = ?");
+    Statement& exists = c.prepared(read_sql().account_exists);
     ResetOnExit reset_exists(exists);
     exists.bind(1, account);
     if (!exists.step()) return not_found("no account " + account);
     std::int64_t before_sequence = INT64_MAX;
     if (!page.starting_after.empty()) {
       std::optional<std::int64_t> number = entry_number(page.starting_after);
-      Statement& cursor = c.prepared("SELECT sequence FROM entries WHERE number = ? AND account = ?");
+      Statement& cursor = c.prepared(read_sql().entry_cursor);
       ResetOnExit reset_cursor(cursor);
       cursor.bind(1, number.value_or(0)).bind(2, account);
       if (!number || !cursor.step()) {
@@ -194,106 +243,58 @@ Result<List<Entry>> SqliteLedger::entries(const std::string& account, const Page
       }
       before_sequence = cursor.integer(0);
     }
-    // One statement, so both parts read the same snapshot: the indexed
-    // entries, and those the index does not hold yet (appended since the
-    // index was last brought up to date, less what the run under way added).
-    std::string columns = entry_columns;
-    Statement& select = c.prepared(
-        "SELECT " + columns + " FROM entries WHERE number > (SELECT value FROM ledger_state WHERE name = "
-        "'entries_indexed_through') AND account = ?1 AND sequence < ?2 AND NOT (number <= (SELECT through FROM "
-        "index_run) AND (account, sequence) <= (SELECT account, sequence FROM index_run)) UNION ALL SELECT " +
-        columns + " FROM entries WHERE number IN (SELECT number FROM entries_by_account WHERE account = ?1 AND "
-        "sequence < ?2 ORDER BY sequence DESC LIMIT ?3) ORDER BY 7 DESC LIMIT ?3");
+    Statement& select = c.prepared(read_sql().entries_page);
     ResetOnExit reset_select(select);
     select.bind(1, account).bind(2, before_sequence).bind(3, std::int64_t{page.limit} + 1);
-    List<Entry> list;
-    while (select.step()) list.data.push_back(read_entry(select));
-    list.has_more = list.data.size() > static_cast<std::size_t>(page.limit);
-    if (list.has_more) list.data.pop_back();
-    return list;
+    std::vector<Entry> found;
+    while (select.step()) found.push_back(read_entry(select));
+    return page_of(std::move(found), page.limit);
   });
 }
 
 Result<Transfer> SqliteLedger::transfer(const std::string& id) {
-  return read<Transfer>([&](Connection& c) -> Result<Transfer> {
-    Statement& select =
-        c.prepared(std::string("SELECT ") + journal_columns + " FROM journal WHERE id = ? AND kind = 'transfer'");
-    ResetOnExit reset_select(select);
-    select.bind(1, id);
-    if (!select.step()) return not_found("no transfer " + id);
-    return read_transfer(select);
-  });
+  return read_one<Transfer>(read_sql().transfer, {id}, read_transfer<Statement>, "transfer");
 }
 
 Result<Merchant> SqliteLedger::merchant(const std::string& id) {
-  return read<Merchant>([&](Connection& c) -> Result<Merchant> {
-    Statement& select = c.prepared(std::string("SELECT ") + merchant_columns + " FROM merchants WHERE id = ?");
-    ResetOnExit reset_select(select);
-    select.bind(1, id);
-    if (!select.step()) return not_found("no merchant " + id);
-    return read_merchant(select);
-  });
+  return read_one<Merchant>(read_sql().merchant, {id}, read_merchant<Statement>, "merchant");
 }
 
 Result<PaymentMethod> SqliteLedger::payment_method(const std::string& id) {
-  return read<PaymentMethod>([&](Connection& c) -> Result<PaymentMethod> {
-    Statement& select =
-        c.prepared(std::string("SELECT ") + payment_method_columns + " FROM payment_methods WHERE id = ?");
-    ResetOnExit reset_select(select);
-    select.bind(1, id);
-    if (!select.step()) return not_found("no payment method " + id);
-    return read_payment_method(select);
-  });
+  return read_one<PaymentMethod>(read_sql().payment_method, {id}, read_payment_method<Statement>, "payment method");
 }
 
 Result<Payment> SqliteLedger::payment(const std::string& id) {
-  return read<Payment>([&](Connection& c) -> Result<Payment> {
-    Statement& select = c.prepared(std::string("SELECT ") + payment_columns + " FROM payments WHERE id = ?");
-    ResetOnExit reset_select(select);
-    select.bind(1, id);
-    if (!select.step()) return not_found("no payment " + id);
-    return read_payment(select);
-  });
+  return read_one<Payment>(read_sql().payment, {id}, read_payment<Statement>, "payment");
 }
 
 Result<FxRate> SqliteLedger::fx_rate(const std::string& base, const std::string& quote) {
-  return read<FxRate>([&](Connection& c) -> Result<FxRate> {
-    Statement& select =
-        c.prepared(std::string("SELECT ") + fx_rate_columns + " FROM fx_rates WHERE base = ? AND quote = ?");
-    ResetOnExit reset_select(select);
-    select.bind(1, base).bind(2, quote);
-    if (!select.step()) return not_found("no FX rate " + base + "/" + quote);
-    return read_fx_rate(select);
-  });
+  return read_one<FxRate>(read_sql().fx_rate, {base, quote}, read_fx_rate<Statement>, "FX rate");
 }
 
 Result<List<Payment>> SqliteLedger::payments(const std::string& merchant, const Page& page) {
   return read<List<Payment>>([&](Connection& c) -> Result<List<Payment>> {
-    Statement& exists = c.prepared("SELECT 1 FROM merchants WHERE id = ?");
+    Statement& exists = c.prepared(read_sql().merchant_exists);
     ResetOnExit reset_exists(exists);
     exists.bind(1, merchant);
     if (!exists.step()) return invalid_request("no merchant " + merchant, "merchant");
     std::string before = page.starting_after.empty() ? std::string("~") : page.starting_after;
-    Statement& select = c.prepared(std::string("SELECT ") + payment_columns +
-                            " FROM payments WHERE merchant = ? AND id < ? ORDER BY id DESC LIMIT ?");
+    Statement& select = c.prepared(read_sql().payments_page);
     ResetOnExit reset_select(select);
     select.bind(1, merchant).bind(2, before).bind(3, std::int64_t{page.limit} + 1);
-    List<Payment> list;
-    while (select.step()) list.data.push_back(read_payment(select));
-    list.has_more = list.data.size() > static_cast<std::size_t>(page.limit);
-    if (list.has_more) list.data.pop_back();
-    return list;
+    std::vector<Payment> found;
+    while (select.step()) found.push_back(read_payment(select));
+    return page_of(std::move(found), page.limit);
   });
 }
 
 Result<std::vector<TrialBalanceLine>> SqliteLedger::trial_balance() {
   return read<std::vector<TrialBalanceLine>>([&](Connection& c) -> Result<std::vector<TrialBalanceLine>> {
-    Statement& sums = c.prepared("SELECT currency, sum(balance) FROM accounts GROUP BY currency ORDER BY currency");
+    Statement& sums = c.prepared(read_sql().balance_sums);
     ResetOnExit reset_sums(sums);
     std::vector<TrialBalanceLine> lines;
     while (sums.step()) lines.push_back(TrialBalanceLine{sums.text(0), sums.integer(1), {}});
-    Statement& system = c.prepared(std::string("SELECT ") + account_columns +
-                            " FROM accounts WHERE role IS NOT NULL ORDER BY currency, role");
+    Statement& system = c.prepared(read_sql().system_accounts);
     ResetOnExit reset_system(system);
     while (system.step()) {
       Account account = read_account(system);
@@ -307,8 +308,7 @@ Result<std::vector<TrialBalanceLine>> SqliteLedger::trial_balance() {
 
 Result<std::vector<Payment>> SqliteLedger::pending_card_payments(std::int64_t older_than_ms, int limit) {
   return read<std::vector<Payment>>([&](Connection& c) -> Result<std::vector<Payment>> {
-    Statement& select = c.prepared(std::string("SELECT ") + payment_columns +
-                            " FROM payments WHERE status = 'pending' AND updated_at <= ? ORDER BY updated_at LIMIT ?");
+    Statement& select = c.prepared(read_sql().pending_payments);
     ResetOnExit reset_select(select);
     select.bind(1, clock_.now_ms() - older_than_ms).bind(2, std::int64_t{limit});
     std::vector<Payment> payments;
@@ -319,7 +319,7 @@ Result<std::vector<Payment>> SqliteLedger::pending_card_payments(std::int64_t ol
 
 Result<bool> SqliteLedger::has_idempotency_key(const std::string& key) {
   return read<bool>([&](Connection& c) -> Result<bool> {
-    Statement& select = c.prepared("SELECT 1 FROM idempotency_keys WHERE key = ?");
+    Statement& select = c.prepared(read_sql().key_exists);
     ResetOnExit reset_select(select);
     select.bind(1, key);
     return select.step();

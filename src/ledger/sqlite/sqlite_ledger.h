@@ -11,9 +11,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -27,6 +29,7 @@ namespace payd::ledger::sqlite {
 
 class Connection;
 class SqliteWriteStore;
+class Statement;
 
 struct SqliteOptions {
   std::string path;                     // database file; its folder must exist
@@ -86,6 +89,11 @@ class SqliteLedger final : public Ledger {
   std::vector<Outcome> commit_each_alone(std::vector<Item>& items);
   template <typename T, typename Read>
   Result<T> read(Read&& read_function);
+  // The row `sql` finds by `keys` (bound in order), or not_found
+  // "no <noun> <keys joined by '/'>".
+  template <typename T>
+  Result<T> read_one(const std::string& sql, std::initializer_list<std::string_view> keys,
+                     T (*reader)(const Statement&), std::string_view noun);
 
   SqliteOptions options_;
   IdGenerator& ids_;
