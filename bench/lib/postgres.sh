@@ -31,7 +31,7 @@ postgres_crash() {
 
 postgres_run() {
   postgres_as_owner "$postgres_binaries/pg_ctl" -D "$postgres_work/data" -w -t 30 -l "$postgres_work/log" \
-    -o "-c listen_addresses=127.0.0.1 -c port=$postgres_port -c unix_socket_directories=$postgres_work -c fsync=on" \
+    -o "-c listen_addresses=127.0.0.1 -c port=$postgres_port -c unix_socket_directories=$postgres_work -c fsync=on -c recovery_init_sync_method=syncfs" \
     start >/dev/null
 }
 

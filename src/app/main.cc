@@ -17,7 +17,9 @@
 #include "gateway/health.h"
 #include "gateway/simulated_gateway.h"
 #include "http/server.h"
+#include "ledger/postgres/notification_listener.h"
 #include "ledger/postgres/postgres_ledger.h"
+#include "ledger/postgres/schema.h"
 #include "ledger/sqlite/sqlite_ledger.h"
 #include "payments/card_flow.h"
 #include "payments/recovery_worker.h"
@@ -163,6 +165,19 @@ int run(const Config& config) {
   aside_options.l1_entries_max = config.cache_l1_entries_max;
   aside_options.single_node = !is_postgres_url(config.ledger);  // SQLite has one writer: this process
   cache::CacheAside reference_cache(redis_cache.get(), clock, random, registry, aside_options);
+  // On PostgreSQL every node hears the database's notices of changed
+  // reference data, so the L1 serves with or without Redis.
+  std::unique_ptr<ledger::postgres::NotificationListener> cache_notices;
+  if (is_postgres_url(config.ledger)) {
+    cache_notices = std::make_unique<ledger::postgres::NotificationListener>(
+        ledger::postgres::NotificationOptions{config.ledger, ledger::postgres::cache_channel},
+        ledger::postgres::NotificationHandlers{[&reference_cache] { reference_cache.database_listening(); },
+                                               [&reference_cache](const std::string& key) {
+                                                 reference_cache.database_heard(key);
+                                               },
+                                               [&reference_cache] { reference_cache.database_deaf(); }},
+        random);
+  }
   gateway::SimulatedGateway gateway(server.scheduler(), std::chrono::milliseconds(config.gateway_latency_ms),
                                     config.gateway_health_file);
   cache::CacheStatusStore gateway_statuses(cache);  // shared through Redis when configured

@@ -28,7 +28,9 @@ CacheAside::CacheAside(RedisCache* redis, Clock& clock, Random& random, metrics:
                                       "(another node loaded it in time), timed_out (loaded here after waiting)",
                                       {{"result", "acquired"}})),
       lock_waited_hit_(registry.counter("payd_cache_lock_waits_total", "", {{"result", "waited"}})),
-      lock_waited_out_(registry.counter("payd_cache_lock_waits_total", "", {{"result", "timed_out"}})) {
+      lock_waited_out_(registry.counter("payd_cache_lock_waits_total", "", {{"result", "timed_out"}})),
+      database_listening_gauge_(registry.gauge("payd_cache_database_listening",
+                                               "1 while the database's notices of changed reference data are heard")) {
   if (redis_) {
     subscription_ = redis_->client().subscribe(
         options_.channel,
@@ -58,7 +60,21 @@ metrics::Counter& CacheAside::l1_counter(const std::string& key, bool hit) {
 }
 
 bool CacheAside::l1_live() const {
-  return redis_ && subscribed_ && redis_->healthy() && redis_->client().connected();
+  return database_listening_ || (redis_ && subscribed_ && redis_->healthy() && redis_->client().connected());
+}
+
+void CacheAside::database_listening() {
+  l1_clear();
+  database_listening_ = true;
+  database_listening_gauge_.set(1);
+}
+
+void CacheAside::database_heard(const std::string& key) { l1_drop(key); }
+
+void CacheAside::database_deaf() {
+  database_listening_ = false;
+  database_listening_gauge_.set(0);
+  l1_clear();
 }
 
 std::size_t CacheAside::l1_size() const {
@@ -80,9 +96,15 @@ std::optional<std::string> CacheAside::l1_find(const std::string& key) {
   return it->second.value;
 }
 
-void CacheAside::l1_put(const std::string& key, const std::string& value) {
+std::uint64_t CacheAside::l1_generation() const {
+  std::lock_guard lock(mutex_);
+  return l1_generation_;
+}
+
+void CacheAside::l1_put(const std::string& key, const std::string& value, std::uint64_t generation) {
   if (options_.l1_entries_max == 0) return;
   std::lock_guard lock(mutex_);
+  if (generation != l1_generation_) return;
   std::int64_t expires_us = clock_.monotonic_us() + options_.l1_ttl_ms * 1000;
   auto it = l1_.find(key);
   if (it != l1_.end()) {
@@ -103,6 +125,7 @@ void CacheAside::l1_put(const std::string& key, const std::string& value) {
 
 void CacheAside::l1_drop(const std::string& key) {
   std::lock_guard lock(mutex_);
+  ++l1_generation_;  // even when absent: a load of it may be running
   auto it = l1_.find(key);
   if (it == l1_.end()) return;
   l1_order_.erase(it->second.order);
@@ -112,6 +135,7 @@ void CacheAside::l1_drop(const std::string& key) {
 
 void CacheAside::l1_clear() {
   std::lock_guard lock(mutex_);
+  ++l1_generation_;
   l1_.clear();
   l1_order_.clear();
   l1_entries_.set(0);
@@ -123,7 +147,7 @@ std::int64_t CacheAside::jittered(std::int64_t ttl_ms) {
 }
 
 Result<std::string> CacheAside::get(const std::string& key, std::int64_t ttl_ms, const Loader& load) {
-  if (!redis_) return options_.single_node ? get_single_node(key, load) : load();
+  if (!redis_) return options_.single_node || database_listening_ ? get_without_redis(key, load) : load();
   bool use_l1 = l1_live();
   if (use_l1) {
     std::optional<std::string> value = l1_find(key);
@@ -147,9 +171,10 @@ Result<std::string> CacheAside::get(const std::string& key, std::int64_t ttl_ms,
     return *flight->result;
   }
 
+  std::uint64_t generation = l1_generation();
   Result<std::string> result = load_through_redis(key, ttl_ms, load);
   // Only a value read while invalidations were heard goes into the L1.
-  if (result.ok() && use_l1 && l1_live()) l1_put(key, result.value());
+  if (result.ok() && use_l1 && l1_live()) l1_put(key, result.value(), generation);
   {
     std::lock_guard lock(mutex_);
     flights_.erase(key);
@@ -215,12 +240,13 @@ Result<std::string> CacheAside::load_through_redis(const std::string& key, std::
   return load_and_store();
 }
 
-Result<std::string> CacheAside::get_single_node(const std::string& key, const Loader& load) {
+Result<std::string> CacheAside::get_without_redis(const std::string& key, const Loader& load) {
   std::optional<std::string> value = l1_find(key);
   l1_counter(key, value.has_value()).add();
   if (value) return std::move(*value);
+  std::uint64_t generation = l1_generation();
   Result<std::string> result = load();
-  if (result.ok()) l1_put(key, result.value());
+  if (result.ok()) l1_put(key, result.value(), generation);
   return result;
 }
 

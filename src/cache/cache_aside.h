@@ -20,15 +20,25 @@
 // so every node drops its L1 copy at once. After a reconnect of the
 // subscription (messages may have been missed) the whole L1 is dropped.
 //
-// Without Redis (no cache configured) get() is the loader: an L1 alone
-// could serve stale data when several nodes share one database. Unless the
-// database has no other writer (`single_node`, the embedded SQLite ledger):
-// then this process's own invalidate() calls are the whole channel, and the
-// L1 serves.
+// The database can be a second invalidation channel: PostgreSQL notifies
+// the key of every row of reference data that changes, from any node
+// (ledger/postgres/notification_listener.h). While it is heard the L1
+// serves, with or without Redis; each time hearing starts, the L1 is
+// cleared (what was notified meanwhile is lost).
+//
+// Without Redis and without the database channel get() is the loader: an
+// L1 alone could serve stale data when several nodes share one database.
+// Unless the database has no other writer (`single_node`, the embedded
+// SQLite ledger): then this process's own invalidate() calls are the whole
+// channel, and the L1 serves.
+//
+// A load that ran while any invalidation was heard is returned but not put
+// in the L1: it may have read the value just replaced.
 //
 // Metrics: payd_cache_l1_requests_total{family,result=hit|miss},
 // payd_cache_l1_entries, payd_cache_l1_evictions_total,
-// payd_cache_loads_total{family}, payd_cache_lock_waits_total{result}.
+// payd_cache_loads_total{family}, payd_cache_lock_waits_total{result},
+// payd_cache_database_listening (1 while the database channel is heard).
 #pragma once
 
 #include <atomic>
@@ -76,6 +86,13 @@ class CacheAside {
   // answer sent from `then` is only sent once no cache serves the old value.
   void invalidate(const std::string& key, std::function<void()> then);
 
+  // The database channel (see above). Call database_listening() each time
+  // it starts to be heard, database_heard() with each key it names, and
+  // database_deaf() when it is lost. Thread-safe.
+  void database_listening();
+  void database_heard(const std::string& key);
+  void database_deaf();
+
   std::size_t l1_size() const;
   // Whether the L1 is in use now (see above).
   bool l1_live() const;
@@ -88,12 +105,15 @@ class CacheAside {
     std::list<std::string>::iterator order;
   };
   std::optional<std::string> l1_find(const std::string& key);
-  void l1_put(const std::string& key, const std::string& value);
+  // How many drops and clears there have been: a load puts its value only
+  // when none happened while it ran.
+  std::uint64_t l1_generation() const;
+  void l1_put(const std::string& key, const std::string& value, std::uint64_t generation);
   void l1_drop(const std::string& key);
   void l1_clear();
   Result<std::string> load_through_redis(const std::string& key, std::int64_t ttl_ms, const Loader& load);
-  // get() without Redis on a single node: the L1, then the loader.
-  Result<std::string> get_single_node(const std::string& key, const Loader& load);
+  // get() without Redis when the L1 can be trusted: the L1, then the loader.
+  Result<std::string> get_without_redis(const std::string& key, const Loader& load);
   std::int64_t jittered(std::int64_t ttl_ms);
   metrics::Counter& l1_counter(const std::string& key, bool hit);
 
@@ -107,12 +127,15 @@ class CacheAside {
   metrics::Counter& lock_acquired_;
   metrics::Counter& lock_waited_hit_;
   metrics::Counter& lock_waited_out_;
+  metrics::Gauge& database_listening_gauge_;
 
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Slot> l1_;
   std::list<std::string> l1_order_;  // least recently used first
   std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;
+  std::uint64_t l1_generation_ = 0;  // guarded by mutex_
   std::atomic<bool> subscribed_{false};
+  std::atomic<bool> database_listening_{false};
   std::mutex counters_mutex_;
   std::unordered_map<std::string, std::pair<metrics::Counter*, metrics::Counter*>> l1_counters_;  // hit, miss
   std::unique_ptr<redis::Subscription> subscription_;

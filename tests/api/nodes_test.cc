@@ -3,6 +3,7 @@
 // skipped). No overdraft, no duplicate effect for a key sent to both nodes,
 // conservation of money, and a dead node's requests retried on the other.
 #include "tests/api/api_test.h"
+#include "tests/support/eventually.h"
 
 #include <atomic>
 #include <mutex>
@@ -12,18 +13,30 @@
 namespace payd::api_test {
 namespace {
 
+using payd::testing::eventually;
+using std::chrono::milliseconds;
+
 class Nodes : public ::testing::Test {
  protected:
   void SetUp() override {
     std::optional<std::string> url = new_postgres_database();
     if (!url) GTEST_SKIP() << "several nodes need the PostgreSQL ledger (PAYD_TEST_LEDGER=postgresql)";
+    url_ = *url;
     first_ = start_payd_on(*url, {"--rate-limits", "off"});
     second_ = start_payd_on(*url, {"--rate-limits", "off"});
   }
 
+  std::string url_;
   std::unique_ptr<PaydProcess> first_;
   std::unique_ptr<PaydProcess> second_;
 };
+
+// The value of a counter or gauge series in a node's /metrics, 0 when absent.
+std::int64_t metric(Api& api, const std::string& series) {
+  std::string text = api.get("/metrics").body;
+  std::size_t at = text.find("\n" + series + " ");
+  return at == std::string::npos ? 0 : std::stoll(text.substr(at + series.size() + 2));
+}
 
 boost::json::object transfer_body(const std::string& from, const std::string& to, std::int64_t amount) {
   return {{"from", from}, {"to", to}, {"amount", amount}, {"currency", "USD"}};
@@ -221,6 +234,28 @@ TEST_F(Nodes, DatabaseCrashIsAnswered503ThenServedAgainWithoutARestart) {
   EXPECT_EQ(setup.state(from).balance, 1'000'000 - moved);
   payd::testing::CommandResult verified = first_->verify();
   EXPECT_EQ(verified.exit_code, 0) << verified.output;
+}
+
+// Without Redis, each node keeps merchants in its L1 while it hears the
+// database's notices; a change made through another node reaches it by
+// the notice, long before the L1 lifetime (ten minutes here) is over.
+TEST_F(Nodes, WithoutRedisAMerchantChangedOnOneNodeLeavesTheOthersL1) {
+  auto third = start_payd_on(url_, {"--rate-limits", "off", "--cache-l1-ttl-ms", "600000"});
+  Api a(first_->port());
+  Api c(third->port());
+  ASSERT_TRUE(eventually([&] { return metric(c, "payd_cache_database_listening") == 1; }, milliseconds(5'000)));
+  std::string id = string_at(a.create_merchant({{"fee_bps", 100}}), "id").value_or("");
+  const std::string hits = "payd_cache_l1_requests_total{family=\"merchant:config\",result=\"hit\"}";
+  EXPECT_EQ(int_at(json_of(c.get("/v1/merchants/" + id)), "fee_bps"), 100);
+  std::int64_t hits_before = metric(c, hits);
+  EXPECT_EQ(int_at(json_of(c.get("/v1/merchants/" + id)), "fee_bps"), 100);
+  EXPECT_EQ(metric(c, hits), hits_before + 1) << "the second read is served from the L1";
+
+  HttpResponse patched = a.patch("/v1/merchants/" + id, {{"fee_bps", 250}});
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_TRUE(eventually([&] { return int_at(json_of(c.get("/v1/merchants/" + id)), "fee_bps") == 250; },
+                         milliseconds(2'000)))
+      << "the third node still serves the old merchant config";
 }
 
 }  // namespace

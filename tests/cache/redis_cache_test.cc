@@ -358,6 +358,68 @@ TEST(CacheAsideWithoutRedis, OnASingleNodeKeepsAnL1ThatInvalidateDrops) {
   EXPECT_EQ(loads, 2);
 }
 
+// The database channel: the L1 serves while the database's notices are
+// heard, drops what they name, and is not used once they are lost.
+TEST(CacheAsideWithoutRedis, ServesFromTheL1WhileTheDatabaseIsHeard) {
+  SystemClock clock;
+  SeededRandom random(1);
+  metrics::Registry registry;
+  CacheAside aside(nullptr, clock, random, registry, CacheAsideOptions{});
+  std::string source = "fee 100";
+  int loads = 0;
+  auto load = [&] {
+    ++loads;
+    return Result<std::string>(source);
+  };
+  const std::string key = "merchant:config:mer_1";
+  aside.get(key, 60'000, load);
+  aside.database_listening();
+  EXPECT_TRUE(aside.l1_live());
+  EXPECT_EQ(aside.get(key, 60'000, load).value(), "fee 100");
+  EXPECT_EQ(aside.get(key, 60'000, load).value(), "fee 100");
+  EXPECT_EQ(loads, 2) << "one load before listening, one after";
+
+  source = "fee 200";
+  aside.database_heard("merchant:config:mer_other");
+  EXPECT_EQ(aside.get(key, 60'000, load).value(), "fee 100") << "another key's notice keeps this one";
+  aside.database_heard(key);
+  EXPECT_EQ(aside.get(key, 60'000, load).value(), "fee 200");
+  EXPECT_EQ(loads, 3);
+
+  aside.database_deaf();
+  EXPECT_FALSE(aside.l1_live());
+  EXPECT_EQ(aside.l1_size(), 0u);
+  aside.get(key, 60'000, load);
+  aside.get(key, 60'000, load);
+  EXPECT_EQ(loads, 5) << "unheard, every read goes to the source";
+}
+
+// A notice that arrives while a load runs may be about the value the load
+// read: that value is returned but not kept.
+TEST(CacheAsideWithoutRedis, ALoadOverlappingANoticeIsNotKept) {
+  SystemClock clock;
+  SeededRandom random(1);
+  metrics::Registry registry;
+  CacheAside aside(nullptr, clock, random, registry, CacheAsideOptions{});
+  aside.database_listening();
+  const std::string key = "fx:USDEUR";
+  int loads = 0;
+  auto load_raced_by_a_notice = [&] {
+    ++loads;
+    aside.database_heard(key);  // committed after our read, heard before we keep it
+    return Result<std::string>(std::string("0.91"));
+  };
+  EXPECT_EQ(aside.get(key, 60'000, load_raced_by_a_notice).value(), "0.91");
+  EXPECT_EQ(aside.l1_size(), 0u);
+  auto load = [&] {
+    ++loads;
+    return Result<std::string>(std::string("0.92"));
+  };
+  EXPECT_EQ(aside.get(key, 60'000, load).value(), "0.92");
+  EXPECT_EQ(aside.get(key, 60'000, load).value(), "0.92");
+  EXPECT_EQ(loads, 2);
+}
+
 TEST_F(RedisCacheTest, GatewayStatusesLiveInRedisWithTheirValidity) {
   Node node(server);
   CacheStatusStore store(*node.cache);

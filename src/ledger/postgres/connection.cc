@@ -107,8 +107,12 @@ ConnectionSettings::ConnectionSettings(const std::string& url, int connect_timeo
       // them off stderr.
       options_("-c client_min_messages=warning") {
   if (statement_timeout_ms > 0) options_ += " -c statement_timeout=" + std::to_string(statement_timeout_ms);
-  keywords_ = {"dbname", "connect_timeout", "application_name", "options", nullptr};
-  values_ = {url_.c_str(), connect_timeout_s_.c_str(), "payd", options_.c_str(), nullptr};
+  // TCP keepalives notice a server that vanished without closing (a
+  // network fault) within about 15 s on a connection that is only waiting;
+  // set first, so the URL may say otherwise.
+  keywords_ = {"keepalives_idle", "keepalives_interval", "keepalives_count", "dbname",
+               "connect_timeout", "application_name",    "options",          nullptr};
+  values_ = {"5", "2", "5", url_.c_str(), connect_timeout_s_.c_str(), "payd", options_.c_str(), nullptr};
 }
 
 std::string error_message(const pg_conn* connection) {
@@ -131,6 +135,18 @@ Connection::Connection(const std::string& url, int connect_timeout_s, int statem
 Connection::~Connection() { PQfinish(connection_); }
 
 bool Connection::broken() const { return PQstatus(connection_) != CONNECTION_OK; }
+
+int Connection::socket() const { return PQsocket(connection_); }
+
+std::vector<std::string> Connection::notifications() {
+  if (PQconsumeInput(connection_) != 1) checked(nullptr, "reading notifications");
+  std::vector<std::string> payloads;
+  while (pgNotify* notification = PQnotifies(connection_)) {
+    payloads.emplace_back(notification->extra);
+    PQfreemem(notification);
+  }
+  return payloads;
+}
 
 bool Connection::in_transaction() const { return PQtransactionStatus(connection_) != PQTRANS_IDLE; }
 

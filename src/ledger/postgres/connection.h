@@ -138,6 +138,12 @@ class Connection {
   std::vector<Rows> run_pipeline(const std::vector<PipelinedStatement>& statements);
   // Whether the connection to the server is lost.
   bool broken() const;
+  // The socket, to wait for the server with poll().
+  int socket() const;
+  // Reads what the server sent without waiting and returns the payloads of
+  // the notifications (NOTIFY) received, oldest first. Throws DatabaseError
+  // (connection) when the connection is lost.
+  std::vector<std::string> notifications();
   // Whether a transaction is open (or failed and not yet rolled back).
   bool in_transaction() const;
 

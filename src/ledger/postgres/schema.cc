@@ -212,7 +212,29 @@ END
 $$;
 )sql";
 
-constexpr std::array migrations = {migration_1, migration_2, migration_3, migration_4, migration_5};
+// Reference data cached by payd's nodes (cache/cache_aside.h): a change of
+// a row notifies its cache key on cache_channel (schema.h) when the change
+// commits, whichever node or tool made it. A node that listens drops its
+// in-process copy. The keys are those of api/api.h and
+// reference/fx_rates.h. A new row needs no notice: a miss is never cached.
+constexpr std::string_view migration_6 = R"sql(
+CREATE FUNCTION payd_notify_cache() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  changed jsonb := to_jsonb(OLD);
+BEGIN
+  PERFORM pg_notify('payd_cache', TG_ARGV[0] || (changed ->> TG_ARGV[1]) || coalesce(changed ->> TG_ARGV[2], ''));
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER merchants_notify_cache AFTER UPDATE OR DELETE ON merchants
+  FOR EACH ROW EXECUTE FUNCTION payd_notify_cache('merchant:config:', 'id');
+CREATE TRIGGER payment_methods_notify_cache AFTER UPDATE OR DELETE ON payment_methods
+  FOR EACH ROW EXECUTE FUNCTION payd_notify_cache('payment:method:', 'id');
+CREATE TRIGGER fx_rates_notify_cache AFTER UPDATE OR DELETE ON fx_rates
+  FOR EACH ROW EXECUTE FUNCTION payd_notify_cache('fx:', 'base', 'quote');
+)sql";
+
+constexpr std::array migrations = {migration_1, migration_2, migration_3, migration_4, migration_5, migration_6};
 
 }  // namespace
 
