@@ -36,7 +36,7 @@ std::vector<PreparedStatement> store_statements() {
       {"begin", "BEGIN"},
       {"lock_accounts", locked_accounts_from + "WHERE b.account = ANY($1::text[]) ORDER BY b.account FOR UPDATE OF b"},
       {"lock_account", locked_accounts_from + "WHERE b.account = $1 FOR UPDATE OF b"},
-      {"merchant_accounts", "SELECT account FROM merchants WHERE id = ANY($1::text[])"},
+      {"merchant_accounts", "SELECT id, account FROM merchants WHERE id = ANY($1::text[])"},
       {"lock_system_account", locked_accounts_from + "WHERE r.currency = $1 AND r.role = $2 FOR UPDATE OF b"},
       {"insert_account",
        "WITH record AS (INSERT INTO account_records (id, currency, type, role, overdraft_limit, metadata, created_at) "
@@ -69,6 +69,7 @@ std::vector<PreparedStatement> store_statements() {
        "$6::text[], $7::text[], $8::text[], $9::bigint[]) AS u(id, kind, from_account, to_account, amount, "
        "currency, description, metadata, created_at)"},
       {"select_merchant", std::string("SELECT ") + merchant_columns + " FROM merchants WHERE id = $1"},
+      {"select_merchants", std::string("SELECT ") + merchant_columns + " FROM merchants WHERE id = ANY($1::text[])"},
       {"upsert_merchant",
        "INSERT INTO merchants (id, name, settlement_currency, max_amount, fee_bps, fee_fixed, mcc, processor, "
        "active, account, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON "
@@ -151,15 +152,23 @@ void PostgresWriteStore::begin_batch(const std::vector<const Submission*>& submi
   NamedAccounts named;
   for (const Submission* submission : submissions) name_accounts(submission->command, named);
   std::vector<std::string>& ids = named.accounts;
+  std::sort(named.merchants.begin(), named.merchants.end());
+  named.merchants.erase(std::unique(named.merchants.begin(), named.merchants.end()), named.merchants.end());
   std::vector<PipelinedStatement> pipeline;
   pipeline.push_back({"begin", Parameters()});
-  if (!named.merchants.empty()) {
-    // Merchants' accounts are locked with the rest, so they are looked up
-    // first, in a round trip of their own.
-    pipeline.push_back({"merchant_accounts", Parameters().add(text_array(named.merchants))});
-    Rows merchant_accounts = std::move(connection_.run_pipeline(pipeline).back());
-    for (int row = 0; row < merchant_accounts.size(); ++row) ids.push_back(merchant_accounts.text(row, 0));
+  bool begun = false;
+  if (std::vector<std::string> unknown = merchants_without_account(named.merchants); !unknown.empty()) {
+    // Merchants' accounts are locked with the rest, so a merchant seen for
+    // the first time is looked up first, in a round trip of its own. Its
+    // account never changes, so this happens once per merchant.
+    pipeline.push_back({"merchant_accounts", Parameters().add(text_array(unknown))});
+    Rows found = std::move(connection_.run_pipeline(pipeline).back());
+    for (int row = 0; row < found.size(); ++row) merchant_accounts_[found.text(row, 0)] = found.text(row, 1);
     pipeline.clear();
+    begun = true;
+  }
+  for (const std::string& merchant : named.merchants) {
+    if (auto known = merchant_accounts_.find(merchant); known != merchant_accounts_.end()) ids.push_back(known->second);
   }
   for (const std::string& currency : named.currencies) {
     for (SystemRole role : {SystemRole::external, SystemRole::fees, SystemRole::gateway_clearing, SystemRole::fx}) {
@@ -174,12 +183,31 @@ void PostgresWriteStore::begin_batch(const std::vector<const Submission*>& submi
   // same key and held those locks has committed by then, and is replayed.
   std::vector<std::string> keys = key_names(submissions);
   if (!keys.empty()) pipeline.push_back({"select_keys", Parameters().add(text_array(keys))});
+  // The merchants are read once for the batch, however many payments name them.
+  if (!named.merchants.empty()) pipeline.push_back({"select_merchants", Parameters().add(text_array(named.merchants))});
   std::vector<Rows> results = connection_.run_pipeline(pipeline);
   auto result = results.begin();
-  if (named.merchants.empty()) ++result;  // BEGIN, when it was not sent with the merchant lookup
+  if (!begun) ++result;  // BEGIN, when it was not sent with the merchant lookup
   if (!ids.empty()) load_accounts(*result++);
   if (!keys.empty()) load_keys(std::move(keys), *result++);
+  if (!named.merchants.empty()) load_merchants(*result++);
   assert(result == results.end());
+}
+
+std::vector<std::string> PostgresWriteStore::merchants_without_account(const std::vector<std::string>& merchants) {
+  std::vector<std::string> unknown;
+  for (const std::string& merchant : merchants) {
+    if (!merchant_accounts_.contains(merchant)) unknown.push_back(merchant);
+  }
+  return unknown;
+}
+
+void PostgresWriteStore::load_merchants(const Rows& rows) {
+  for (int row = 0; row < rows.size(); ++row) {
+    Merchant merchant = read_merchant(rows, row);
+    std::string id = merchant.id;
+    merchants_.insert_or_assign(std::move(id), std::move(merchant));
+  }
 }
 
 void PostgresWriteStore::load_accounts(const Rows& rows) {
@@ -222,6 +250,7 @@ void PostgresWriteStore::end_batch() {
   key_order_.clear();
   keys_loaded_.clear();
   keys_in_database_.clear();
+  merchants_.clear();
 }
 
 Account* PostgresWriteStore::find_account(const std::string& id) {
@@ -303,9 +332,11 @@ void PostgresWriteStore::insert_deposit(const Deposit& d) {
 }
 
 std::optional<Merchant> PostgresWriteStore::find_merchant(const std::string& id) {
+  if (auto cached = merchants_.find(id); cached != merchants_.end()) return cached->second;
   Rows rows = connection_.run("select_merchant", Parameters().add(id));
   if (rows.size() == 0) return std::nullopt;
-  return read_merchant(rows, 0);
+  load_merchants(rows);
+  return merchants_.at(id);
 }
 
 void PostgresWriteStore::put_merchant(const Merchant& m) {
@@ -314,6 +345,7 @@ void PostgresWriteStore::put_merchant(const Merchant& m) {
   parameters.add_text_or_null(m.mcc).add_text_or_null(m.processor).add(boolean_text(m.active)).add(m.account);
   parameters.add(m.created_at_ms).add(m.updated_at_ms);
   connection_.run("upsert_merchant", parameters);
+  merchants_.insert_or_assign(m.id, m);
 }
 
 std::optional<PaymentMethod> PostgresWriteStore::find_payment_method(const std::string& id) {

@@ -41,8 +41,9 @@ class PostgresWriteStore final : public WriteStore {
   PostgresWriteStore(Connection& connection, IdGenerator& ids, Clock& clock);
 
   // Opens the batch's transaction, locks the accounts the submissions name
-  // and reads the idempotency keys they carry: one round trip (two when a
-  // submission names a merchant). The caller commits or rolls back.
+  // and reads the idempotency keys and merchants they carry: one round trip
+  // (two when a submission names a merchant this store has not seen). The
+  // caller commits or rolls back.
   void begin_batch(const std::vector<const Submission*>& submissions);
   // Writes every staged row and touched balance and commits, in one round
   // trip. Throws DatabaseError; then nothing of the batch is committed
@@ -90,6 +91,9 @@ class PostgresWriteStore final : public WriteStore {
   // Keep what the lock and key statements of begin_batch() returned.
   void load_accounts(const Rows& rows);
   void load_keys(std::vector<std::string> names, const Rows& rows);
+  void load_merchants(const Rows& rows);
+  // Of `merchants`, those whose account this store does not know yet.
+  std::vector<std::string> merchants_without_account(const std::vector<std::string>& merchants);
 
   Connection& connection_;
   IdGenerator& ids_;
@@ -97,6 +101,8 @@ class PostgresWriteStore final : public WriteStore {
   // This batch's locked accounts; node-stable system account ids survive.
   std::unordered_map<std::string, Account> accounts_;
   std::unordered_map<std::string, std::string> system_accounts_;  // currency + role -> id
+  std::unordered_map<std::string, std::string> merchant_accounts_;  // merchant -> account, which never changes
+  std::unordered_map<std::string, Merchant> merchants_;  // read or written in this batch
   std::vector<Account*> touched_;
   std::unordered_set<const Account*> touched_set_;
   std::vector<Entry> entries_;
