@@ -82,15 +82,29 @@ std::vector<PreparedStatement> store_statements() {
        "INSERT INTO payment_methods (id, brand, bin, last4, exp_month, exp_year, fingerprint, customer, "
        "created_at, country, card_type) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"},
       {"lock_payment", std::string("SELECT ") + payment_columns + " FROM payments WHERE id = $1 FOR UPDATE"},
-      {"upsert_payment",
+      // Every payment the batch made or changed, in one statement: new ones
+      // inserted, the others updated. Empty text is NULL; the FX columns
+      // are NULL together, for a payment in one currency.
+      {"upsert_payments",
        "INSERT INTO payments (id, amount, currency, merchant, source_type, source_id, status, capture, "
        "amount_captured, amount_refunded, fee, held, gateway, gateway_reference, failure_code, description, "
        "metadata, idempotency_key, created_at, updated_at, fx_rate, fx_rate_mantissa, fx_rate_scale, fx_version, "
-       "fx_settlement_currency, fx_settlement_amount, review) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-       "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) ON CONFLICT (id) DO "
-       "UPDATE SET status = excluded.status, "
-       "amount_captured = excluded.amount_captured, amount_refunded = excluded.amount_refunded, fee = "
-       "excluded.fee, held = excluded.held, gateway = excluded.gateway, gateway_reference = "
+       "fx_settlement_currency, fx_settlement_amount, review) SELECT id, amount, currency, merchant, source_type, "
+       "source_id, status, capture, amount_captured, amount_refunded, fee, held, NULLIF(gateway, ''), "
+       "NULLIF(gateway_reference, ''), NULLIF(failure_code, ''), NULLIF(description, ''), metadata, "
+       "NULLIF(idempotency_key, ''), created_at, updated_at, NULLIF(fx_rate, ''), CASE WHEN fx_rate <> '' THEN "
+       "fx_rate_mantissa END, CASE WHEN fx_rate <> '' THEN fx_rate_scale END, CASE WHEN fx_rate <> '' THEN "
+       "fx_version END, CASE WHEN fx_rate <> '' THEN fx_settlement_currency END, CASE WHEN fx_rate <> '' THEN "
+       "fx_settlement_amount END, NULLIF(review, '') FROM unnest($1::text[], $2::bigint[], $3::text[], "
+       "$4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[], $9::bigint[], $10::bigint[], $11::bigint[], "
+       "$12::bigint[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], "
+       "$19::bigint[], $20::bigint[], $21::text[], $22::bigint[], $23::integer[], $24::bigint[], $25::text[], "
+       "$26::bigint[], $27::text[]) AS u(id, amount, currency, merchant, source_type, source_id, status, capture, "
+       "amount_captured, amount_refunded, fee, held, gateway, gateway_reference, failure_code, description, "
+       "metadata, idempotency_key, created_at, updated_at, fx_rate, fx_rate_mantissa, fx_rate_scale, fx_version, "
+       "fx_settlement_currency, fx_settlement_amount, review) ON CONFLICT (id) DO UPDATE SET status = "
+       "excluded.status, amount_captured = excluded.amount_captured, amount_refunded = excluded.amount_refunded, "
+       "fee = excluded.fee, held = excluded.held, gateway = excluded.gateway, gateway_reference = "
        "excluded.gateway_reference, failure_code = excluded.failure_code, updated_at = excluded.updated_at, "
        "review = excluded.review"},
       {"insert_refund",
@@ -464,25 +478,56 @@ void PostgresWriteStore::stage_rows(std::vector<PipelinedStatement>& pipeline) {
     parameters.add(r.created_at_ms);
     pipeline.push_back({"insert_refund", std::move(parameters)});
   }
+  stage_payments(pipeline);
+  stage_keys(pipeline);
+}
+
+void PostgresWriteStore::stage_payments(std::vector<PipelinedStatement>& pipeline) {
+  if (payment_order_.empty()) return;
+  std::vector<std::string> ids, currencies, merchants, source_types, source_ids, statuses, captures, gateways,
+      references, failures, descriptions, metadata, keys, rates, settlement_currencies, reviews;
+  std::vector<std::int64_t> amounts, captured, refunded, fees, helds, created, updated, mantissas, scales, versions,
+      settlement_amounts;
   for (const std::string& id : payment_order_) {
     const Payment& p = payments_.at(id);
-    Parameters parameters;
-    parameters.add(p.id).add(p.amount).add(p.currency).add(p.merchant).add(to_string(p.source_type));
-    parameters.add(p.source_id).add(to_string(p.status)).add(boolean_text(p.capture)).add(p.amount_captured);
-    parameters.add(p.amount_refunded).add(p.fee).add(p.held).add_text_or_null(p.gateway);
-    parameters.add_text_or_null(p.gateway_reference).add_text_or_null(p.failure_code);
-    parameters.add_text_or_null(p.description).add(p.metadata_json).add_text_or_null(p.idempotency_key);
-    parameters.add(p.created_at_ms).add(p.updated_at_ms);
-    if (p.fx) {
-      parameters.add(format_rate(p.fx->rate)).add(p.fx->rate.mantissa).add(std::int64_t{p.fx->rate.scale});
-      parameters.add(p.fx->version).add(p.fx->settlement_currency).add(p.fx->settlement_amount);
-    } else {
-      for (int column = 21; column <= 26; ++column) parameters.add_text_or_null("");
-    }
-    parameters.add_text_or_null(p.review);
-    pipeline.push_back({"upsert_payment", std::move(parameters)});
+    ids.push_back(p.id);
+    amounts.push_back(p.amount);
+    currencies.push_back(p.currency);
+    merchants.push_back(p.merchant);
+    source_types.emplace_back(to_string(p.source_type));
+    source_ids.push_back(p.source_id);
+    statuses.emplace_back(to_string(p.status));
+    captures.emplace_back(boolean_text(p.capture));
+    captured.push_back(p.amount_captured);
+    refunded.push_back(p.amount_refunded);
+    fees.push_back(p.fee);
+    helds.push_back(p.held);
+    gateways.push_back(p.gateway);
+    references.push_back(p.gateway_reference);
+    failures.push_back(p.failure_code);
+    descriptions.push_back(p.description);
+    metadata.push_back(p.metadata_json);
+    keys.push_back(p.idempotency_key);
+    created.push_back(p.created_at_ms);
+    updated.push_back(p.updated_at_ms);
+    rates.push_back(p.fx ? format_rate(p.fx->rate) : std::string());
+    mantissas.push_back(p.fx ? p.fx->rate.mantissa : 0);
+    scales.push_back(p.fx ? p.fx->rate.scale : 0);
+    versions.push_back(p.fx ? p.fx->version : 0);
+    settlement_currencies.push_back(p.fx ? p.fx->settlement_currency : std::string());
+    settlement_amounts.push_back(p.fx ? p.fx->settlement_amount : 0);
+    reviews.push_back(p.review);
   }
-  stage_keys(pipeline);
+  Parameters parameters;
+  parameters.add(text_array(ids)).add(integer_array(amounts)).add(text_array(currencies)).add(text_array(merchants));
+  parameters.add(text_array(source_types)).add(text_array(source_ids)).add(text_array(statuses));
+  parameters.add(text_array(captures)).add(integer_array(captured)).add(integer_array(refunded));
+  parameters.add(integer_array(fees)).add(integer_array(helds)).add(text_array(gateways)).add(text_array(references));
+  parameters.add(text_array(failures)).add(text_array(descriptions)).add(text_array(metadata)).add(text_array(keys));
+  parameters.add(integer_array(created)).add(integer_array(updated)).add(text_array(rates));
+  parameters.add(integer_array(mantissas)).add(integer_array(scales)).add(integer_array(versions));
+  parameters.add(text_array(settlement_currencies)).add(integer_array(settlement_amounts)).add(text_array(reviews));
+  pipeline.push_back({"upsert_payments", std::move(parameters)});
 }
 
 void PostgresWriteStore::stage_keys(std::vector<PipelinedStatement>& pipeline) {

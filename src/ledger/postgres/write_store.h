@@ -86,6 +86,7 @@ class PostgresWriteStore final : public WriteStore {
   void stage_entries(std::vector<PipelinedStatement>& pipeline);
   void stage_journal(std::vector<PipelinedStatement>& pipeline);
   void stage_rows(std::vector<PipelinedStatement>& pipeline);
+  void stage_payments(std::vector<PipelinedStatement>& pipeline);
   void stage_keys(std::vector<PipelinedStatement>& pipeline);
   static std::vector<std::string> key_names(const std::vector<const Submission*>& submissions);
   // Keep what the lock and key statements of begin_batch() returned.
