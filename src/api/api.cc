@@ -160,84 +160,98 @@ Result<Api::Prepared> Api::prepare(const Call& call, bool key_required) {
   return prepared;
 }
 
+Api::BuildCommand Api::at_once(BuildAtOnce build) {
+  return [build = std::move(build)](const Prepared& prepared, Call&, BuildDone done) { done(build(prepared)); };
+}
+
+ledger::Ledger::ReadDone<std::string> Api::reply_text_when_read(Call call) {
+  return [this, call = std::move(call)](Result<std::string> text) mutable {
+    if (!text.ok()) return reply_problem(call, text.problem());
+    reply(call, 200, std::move(text.value()));
+  };
+}
+
 void Api::submit(Call call, bool key_required, const BuildCommand& build, Continue next, Dispatch dispatch) {
   Result<Prepared> prepared = prepare(call, key_required);
   if (!prepared.ok()) return reply_problem(call, prepared.problem());
   std::optional<std::string> key = prepared->key;
-  if (key && !in_flight_.try_acquire(*key)) {
-    keys_in_use_.add();
-    Problem problem = make_problem("idempotency_key_in_use", "a request with this key is being processed");
-    problem.retry_after_s = 1;
-    return reply_problem(call, problem);
-  }
-  Submitting state{std::move(call), std::move(prepared.value()), std::nullopt, {}, build, std::move(next),
-                   std::move(dispatch)};
+  if (key && !in_flight_.try_acquire(*key)) return reply_problem(call, key_in_use());
+  auto state = std::make_shared<Submitting>(Submitting{std::move(call), std::move(prepared.value()), std::nullopt, {},
+                                                       build, std::move(next), std::move(dispatch)});
   if (!key) return proceed(std::move(state));
-  state.tag = ledger::IdempotencyTag{
-      *key, request_fingerprint(state.call.request.method, state.call.request.path, state.prepared.body)};
+  state->tag = ledger::IdempotencyTag{
+      *key, request_fingerprint(state->call.request.method, state->call.request.path, state->prepared.body)};
   if (!idempotency_cache_.active() || !deps_.scheduler) return proceed(std::move(state));
   // Ask the cache without holding this thread; go on on the event loop.
-  auto shared = std::make_shared<Submitting>(std::move(state));
-  idempotency_cache_.check_async(*key, shared->tag->fingerprint, [this, shared](IdempotencyCache::Check fast) {
-    deps_.scheduler->post([this, shared, fast = std::move(fast)]() mutable {
-      shared->fast = std::move(fast);
-      proceed(std::move(*shared));
+  idempotency_cache_.check_async(*key, state->tag->fingerprint, [this, state](IdempotencyCache::Check fast) {
+    deps_.scheduler->post([this, state, fast = std::move(fast)]() mutable {
+      state->fast = std::move(fast);
+      proceed(state);
     });
   });
 }
 
-void Api::proceed(Submitting state) {
-  Call& call = state.call;
-  std::optional<ledger::IdempotencyTag>& tag = state.tag;
-  IdempotencyCache::Check& fast = state.fast;
-  std::optional<std::string> key;
-  if (tag) key = tag->key;
-  if (key && fast.verdict == IdempotencyCache::Check::Verdict::replay) {
-    in_flight_.release(*key);
-    return reply(call, fast.status, std::move(fast.body), {{"Idempotent-Replayed", "true"}});
+void Api::proceed(std::shared_ptr<Submitting> state) {
+  IdempotencyCache::Check& fast = state->fast;
+  if (!state->tag) return build_and_dispatch(std::move(state));
+  const std::string& key = state->tag->key;
+  if (fast.verdict == IdempotencyCache::Check::Verdict::replay) {
+    in_flight_.release(key);
+    return reply(state->call, fast.status, std::move(fast.body), {{"Idempotent-Replayed", "true"}});
   }
-  if (key && fast.verdict == IdempotencyCache::Check::Verdict::in_use) {
-    // The marker may outlive its request when Redis lost the delete (a
-    // failover): a key the ledger already knows goes to the ledger, which
-    // replays it.
-    Result<bool> known = deps_.ledger.has_idempotency_key(*key);
-    if (known.ok() && known.value()) fast.verdict = IdempotencyCache::Check::Verdict::proceed;
-  }
-  if (key && fast.verdict == IdempotencyCache::Check::Verdict::in_use) {
-    in_flight_.release(*key);
-    keys_in_use_.add();
-    Problem problem = make_problem("idempotency_key_in_use", "a request with this key is being processed");
-    problem.retry_after_s = 1;
-    return reply_problem(call, problem);
-  }
-  Result<ledger::Command> command = state.build(state.prepared, call);
-  if (!command.ok()) {
-    if (key) {
-      in_flight_.release(*key);
-      idempotency_cache_.finish(*key, tag->fingerprint, fast.marked, 0, {});
+  if (fast.verdict != IdempotencyCache::Check::Verdict::in_use) return build_and_dispatch(std::move(state));
+  // The marker may outlive its request when Redis lost the delete (a
+  // failover): a key the ledger already knows goes to the ledger, which
+  // replays it.
+  deps_.ledger.has_idempotency_key_async(key, [this, state](Result<bool> known) {
+    if (known.ok() && known.value()) {
+      state->fast.verdict = IdempotencyCache::Check::Verdict::proceed;
+      return build_and_dispatch(state);
     }
-    return reply_problem(call, command.problem());
-  }
-  std::string request_id = call.request.request_id;
-  auto shared_call = std::make_shared<Call>(std::move(call));
-  std::string fingerprint = tag ? tag->fingerprint : std::string();
-  Finish finish = [this, shared_call, key, fingerprint, marked = fast.marked](const ledger::Outcome& outcome) {
-    if (key) {
-      in_flight_.release(*key);
-      idempotency_cache_.finish(*key, fingerprint, marked, outcome.reply.status, outcome.reply.body);
+    in_flight_.release(state->tag->key);
+    reply_problem(state->call, key_in_use());
+  });
+}
+
+Problem Api::key_in_use() {
+  keys_in_use_.add();
+  Problem problem = make_problem("idempotency_key_in_use", "a request with this key is being processed");
+  problem.retry_after_s = 1;
+  return problem;
+}
+
+void Api::build_and_dispatch(std::shared_ptr<Submitting> state) {
+  // `done` keeps the state, so the build's `prepared` and `call` outlive it.
+  auto done = [this, state](Result<ledger::Command> command) {
+    if (command.ok()) return dispatch(state, std::move(command.value()));
+    if (state->tag) {
+      in_flight_.release(state->tag->key);
+      idempotency_cache_.finish(state->tag->key, state->tag->fingerprint, state->fast.marked, 0, {});
     }
-    reply_outcome(*shared_call, outcome);
+    reply_problem(state->call, command.problem());
   };
-  ledger::Submission submission{std::move(command.value()), std::move(tag), std::move(request_id)};
-  auto done = [next = std::move(state.next), finish = std::move(finish)](ledger::Outcome outcome) {
+  state->build(state->prepared, state->call, std::move(done));
+}
+
+void Api::dispatch(std::shared_ptr<Submitting> state, ledger::Command command) {
+  Finish finish = [this, state](const ledger::Outcome& outcome) {
+    if (state->tag) {
+      in_flight_.release(state->tag->key);
+      idempotency_cache_.finish(state->tag->key, state->tag->fingerprint, state->fast.marked, outcome.reply.status,
+                                outcome.reply.body);
+    }
+    reply_outcome(state->call, outcome);
+  };
+  ledger::Submission submission{std::move(command), state->tag, state->call.request.request_id};
+  auto done = [next = state->next, finish = std::move(finish)](ledger::Outcome outcome) {
     if (next) {
       next(outcome, finish);
     } else {
       finish(outcome);
     }
   };
-  if (state.dispatch) {
-    state.dispatch(std::move(submission), std::move(done));
+  if (state->dispatch) {
+    state->dispatch(std::move(submission), std::move(done));
   } else {
     deps_.ledger.submit(std::move(submission), std::move(done));
   }

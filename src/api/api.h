@@ -6,7 +6,9 @@
 //  - money-moving POSTs: 415 check, Idempotency-Key, body validation (400s
 //    are never stored), then the in-flight key gate (409), then one ledger
 //    submission whose outcome is stored with its effects and replayed
-//    byte for byte;
+//    byte for byte. The records a command is built from (merchant, payment
+//    method, payment, FX rate) are read with the same *_async reads, so a
+//    POST does not hold the event loop while the database answers either;
 //  - card payments add the gateway phases of CardFlow.
 // Problems are RFC 9457 bodies with the stable codes of API.md.
 //
@@ -98,8 +100,15 @@ class Api final : public http::Handler {
     boost::json::value body;
     const boost::json::object& object() const { return body.get_object(); }
   };
-  // Makes the ledger command for a POST from its body.
-  using BuildCommand = std::function<Result<ledger::Command>(const Prepared& prepared, Call& call)>;
+  // Makes the ledger command for a POST from its body and calls `done`
+  // exactly once with it (or the problem to answer), at once or later
+  // from a ledger read's completion. `prepared` and `call` stay valid
+  // until then.
+  using BuildDone = std::function<void(Result<ledger::Command> command)>;
+  using BuildCommand = std::function<void(const Prepared& prepared, Call& call, BuildDone done)>;
+  // A build that needs no reads.
+  using BuildAtOnce = std::function<Result<ledger::Command>(const Prepared& prepared)>;
+  static BuildCommand at_once(BuildAtOnce build);
   // Answers the call and releases its key.
   using Finish = std::function<void(const ledger::Outcome& outcome)>;
   // What to do with the ledger's outcome; by default, finish with it.
@@ -118,9 +127,13 @@ class Api final : public http::Handler {
   // A ledger *_async read's `done` that answers `call` with its result.
   template <typename T>
   ledger::Ledger::ReadDone<T> reply_when_read(Call call);
+  // The same for a read of JSON text (through the reference cache),
+  // answered as it is.
+  ledger::Ledger::ReadDone<std::string> reply_text_when_read(Call call);
   // The POST path: prepare, take the key (409 when in flight), build the
   // command, submit it. `key_required` as API.md lists.
-  // A keyed submission waiting for the cache's idempotency answer.
+  // A submission on its way: shared by the steps that may complete later
+  // (the cache's idempotency answer, the ledger's reads for the build).
   struct Submitting {
     Call call;
     Prepared prepared;
@@ -130,7 +143,11 @@ class Api final : public http::Handler {
     Continue next;
     Dispatch dispatch;
   };
-  void proceed(Submitting state);
+  void proceed(std::shared_ptr<Submitting> state);
+  // 409 idempotency_key_in_use, counted.
+  Problem key_in_use();
+  void build_and_dispatch(std::shared_ptr<Submitting> state);
+  void dispatch(std::shared_ptr<Submitting> state, ledger::Command command);
   void submit(Call call, bool key_required, const BuildCommand& build, Continue next = {},
               Dispatch dispatch = {});
   Result<Prepared> prepare(const Call& call, bool key_required);
@@ -150,7 +167,14 @@ class Api final : public http::Handler {
   void get_payment_method(Call call);
 
   // Payments and sessions (payment_routes.cc).
+  struct PaymentContext;
   void create_payment(Call call);
+  // create_payment's build, in the order of its reads: the merchant's FX
+  // rate, the payment method, then the session and the rate limit.
+  void build_payment(std::shared_ptr<PaymentContext> context, BuildDone done);
+  void read_payment_source(std::shared_ptr<PaymentContext> context, BuildDone done);
+  void take_session(std::shared_ptr<PaymentContext> context, BuildDone done);
+  void limit_payment_rate(std::shared_ptr<PaymentContext> context, BuildDone done);
   void get_payment(Call call);
   void list_payments(Call call);
   void capture_payment(Call call);
@@ -174,12 +198,18 @@ class Api final : public http::Handler {
   static std::string payment_method_cache_key(const std::string& id) { return "payment:method:" + id; }
   static constexpr std::int64_t merchant_cache_ttl_ms = 15 * 60 * 1000;
   static constexpr std::int64_t payment_method_cache_ttl_ms = 60 * 60 * 1000;
+  // `key` through the reference cache; on a miss `read` (a ledger
+  // *_async read) loads the record, rendered as JSON.
+  template <typename T>
+  void read_through_cache(const std::string& key, std::int64_t ttl_ms,
+                          std::function<void(ledger::Ledger::ReadDone<T>)> read,
+                          ledger::Ledger::ReadDone<std::string> done);
   // A payment method's JSON, through the cache.
-  Result<std::string> payment_method_json(const std::string& id);
+  void payment_method_json(const std::string& id, ledger::Ledger::ReadDone<std::string> done);
   // The merchant's JSON, through the cache.
-  Result<std::string> merchant_json(const std::string& id);
+  void merchant_json(const std::string& id, ledger::Ledger::ReadDone<std::string> done);
   // A payment method, through the cache (created_at left out).
-  Result<PaymentMethod> cached_payment_method(const std::string& id);
+  void cached_payment_method(const std::string& id, ledger::Ledger::ReadDone<PaymentMethod> done);
   std::string cache_status() const;
   // Reference data: FX rates, BINs (reference_routes.cc).
   void put_fx_rate(Call call);

@@ -82,7 +82,7 @@ std::string card_fingerprint(const std::string& secret, const std::string& numbe
 }  // namespace
 
 void Api::create_account(Call call) {
-  submit(std::move(call), false, [](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+  submit(std::move(call), false, at_once([](const Prepared& prepared) -> Result<ledger::Command> {
     Fields fields(prepared.object());
     if (Status known = fields.only({"currency", "type", "overdraft_limit", "metadata"}); !known.ok()) {
       return known.take_problem();
@@ -98,7 +98,7 @@ void Api::create_account(Call call) {
     Result<std::string> metadata = fields.metadata();
     if (!metadata.ok()) return metadata.take_problem();
     return ledger::Command(ledger::CreateAccount{currency.value(), *type, overdraft.value().value_or(0), metadata.value()});
-  });
+  }));
 }
 
 void Api::get_account(Call call) {
@@ -114,7 +114,7 @@ void Api::list_entries(Call call) {
 }
 
 void Api::create_deposit(Call call) {
-  submit(std::move(call), true, [](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+  submit(std::move(call), true, at_once([](const Prepared& prepared) -> Result<ledger::Command> {
     Fields fields(prepared.object());
     if (Status known = fields.only({"account", "amount", "currency", "metadata"}); !known.ok()) {
       return known.take_problem();
@@ -128,11 +128,11 @@ void Api::create_deposit(Call call) {
     Result<std::string> metadata = fields.metadata();
     if (!metadata.ok()) return metadata.take_problem();
     return ledger::Command(ledger::MakeDeposit{account.value(), amount.value(), currency.value(), metadata.value()});
-  });
+  }));
 }
 
 void Api::create_transfer(Call call) {
-  submit(std::move(call), true, [](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+  submit(std::move(call), true, at_once([](const Prepared& prepared) -> Result<ledger::Command> {
     Fields fields(prepared.object());
     if (Status known = fields.only({"from", "to", "amount", "currency", "description", "metadata"}); !known.ok()) {
       return known.take_problem();
@@ -152,7 +152,7 @@ void Api::create_transfer(Call call) {
     if (from.value() == to.value()) return invalid_request("from and to must be different accounts", "to");
     return ledger::Command(ledger::MakeTransfer{from.value(), to.value(), amount.value(), currency.value(),
                                                 description.value().value_or(""), metadata.value()});
-  });
+  }));
 }
 
 void Api::get_transfer(Call call) {
@@ -161,16 +161,16 @@ void Api::get_transfer(Call call) {
 }
 
 void Api::create_merchant(Call call) {
-  submit(std::move(call), false, [](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+  submit(std::move(call), false, at_once([](const Prepared& prepared) -> Result<ledger::Command> {
     Result<ledger::MerchantFields> fields = merchant_fields(Fields(prepared.object()), true);
     if (!fields.ok()) return fields.take_problem();
     return ledger::Command(ledger::CreateMerchant{std::move(fields.value())});
-  });
+  }));
 }
 
 void Api::update_merchant(Call call) {
   std::string id = call.params[0];
-  auto build = [id](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+  auto build = [id](const Prepared& prepared) -> Result<ledger::Command> {
     Result<ledger::MerchantFields> fields = merchant_fields(Fields(prepared.object()), false);
     if (!fields.ok()) return fields.take_problem();
     return ledger::Command(ledger::UpdateMerchant{id, std::move(fields.value())});
@@ -181,19 +181,37 @@ void Api::update_merchant(Call call) {
     if (outcome.reply.status != 200) return finish(outcome);
     deps_.reference_cache.invalidate(merchant_cache_key(id), [finish, outcome] { finish(outcome); });
   };
-  submit(std::move(call), false, build, next);
+  submit(std::move(call), false, at_once(build), next);
 }
 
 void Api::get_merchant(Call call) {
   std::string id = call.params[0];
-  Result<std::string> body = merchant_json(id);
-  if (!body.ok()) return reply_problem(call, body.problem());
-  reply(call, 200, std::move(body.value()));
+  merchant_json(id, reply_text_when_read(std::move(call)));
+}
+
+template <typename T>
+void Api::read_through_cache(const std::string& key, std::int64_t ttl_ms,
+                             std::function<void(ledger::Ledger::ReadDone<T>)> read,
+                             ledger::Ledger::ReadDone<std::string> done) {
+  auto load = [read = std::move(read)](cache::CacheAside::Done loaded) {
+    read([loaded = std::move(loaded)](Result<T> found) {
+      if (!found.ok()) return loaded(found.take_problem());
+      loaded(render(found.value()));
+    });
+  };
+  deps_.reference_cache.get_async(key, ttl_ms, load, std::move(done));
+}
+
+void Api::merchant_json(const std::string& id, ledger::Ledger::ReadDone<std::string> done) {
+  read_through_cache<Merchant>(
+      merchant_cache_key(id), merchant_cache_ttl_ms,
+      [this, id](ledger::Ledger::ReadDone<Merchant> read) { deps_.ledger.merchant_async(id, std::move(read)); },
+      std::move(done));
 }
 
 void Api::create_payment_method(Call call) {
   std::string secret = options_.card_fingerprint_key;
-  submit(std::move(call), false, [this, secret](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+  submit(std::move(call), false, at_once([this, secret](const Prepared& prepared) -> Result<ledger::Command> {
     Fields fields(prepared.object());
     if (Status known = fields.only({"type", "card", "customer"}); !known.ok()) return known.take_problem();
     Result<std::string> type = fields.required_string("type", 16);
@@ -228,21 +246,21 @@ void Api::create_payment_method(Call call) {
       method.card_type = range->type;
     }
     return ledger::Command(ledger::CreatePaymentMethod{std::move(method)});
-  });
+  }));
 }
 
-Result<std::string> Api::payment_method_json(const std::string& id) {
-  return deps_.reference_cache.get(payment_method_cache_key(id), payment_method_cache_ttl_ms, [&]() -> Result<std::string> {
-    Result<PaymentMethod> method = deps_.ledger.payment_method(id);
-    if (!method.ok()) return method.take_problem();
-    return render(method.value());
-  });
+void Api::payment_method_json(const std::string& id, ledger::Ledger::ReadDone<std::string> done) {
+  read_through_cache<PaymentMethod>(
+      payment_method_cache_key(id), payment_method_cache_ttl_ms,
+      [this, id](ledger::Ledger::ReadDone<PaymentMethod> read) {
+        deps_.ledger.payment_method_async(id, std::move(read));
+      },
+      std::move(done));
 }
 
 void Api::get_payment_method(Call call) {
-  Result<std::string> body = payment_method_json(call.params[0]);
-  if (!body.ok()) return reply_problem(call, body.problem());
-  reply(call, 200, std::move(body.value()));
+  std::string id = call.params[0];
+  payment_method_json(id, reply_text_when_read(std::move(call)));
 }
 
 }  // namespace payd::api

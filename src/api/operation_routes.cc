@@ -4,6 +4,26 @@
 #include "core/json_writer.h"
 
 namespace payd::api {
+namespace {
+
+std::string render_trial_balance(const std::vector<ledger::TrialBalanceLine>& lines) {
+  std::string body;
+  JsonWriter json(body);
+  json.begin_object().member("object", "trial_balance").key("currencies").begin_array();
+  for (const auto& line : lines) {
+    json.begin_object().member("currency", line.currency).member("sum", line.sum);
+    json.key("system_accounts").begin_array();
+    for (const auto& account : line.system_accounts) {
+      json.begin_object().member("id", account.id).member("role", to_string(account.role));
+      json.member("balance", account.balance).end_object();
+    }
+    json.end_array().end_object();
+  }
+  json.end_array().end_object();
+  return body;
+}
+
+}  // namespace
 
 void Api::healthz(Call call) { reply(call, 200, "{\"status\":\"ok\"}"); }
 
@@ -88,22 +108,11 @@ void Api::admin_status(Call call) {
 }
 
 void Api::trial_balance(Call call) {
-  Result<std::vector<ledger::TrialBalanceLine>> lines = deps_.ledger.trial_balance();
-  if (!lines.ok()) return reply_problem(call, lines.problem());
-  std::string body;
-  JsonWriter json(body);
-  json.begin_object().member("object", "trial_balance").key("currencies").begin_array();
-  for (const auto& line : lines.value()) {
-    json.begin_object().member("currency", line.currency).member("sum", line.sum);
-    json.key("system_accounts").begin_array();
-    for (const auto& account : line.system_accounts) {
-      json.begin_object().member("id", account.id).member("role", to_string(account.role));
-      json.member("balance", account.balance).end_object();
-    }
-    json.end_array().end_object();
-  }
-  json.end_array().end_object();
-  reply(call, 200, std::move(body));
+  auto answer = [this, call = std::move(call)](Result<std::vector<ledger::TrialBalanceLine>> lines) mutable {
+    if (!lines.ok()) return reply_problem(call, lines.problem());
+    reply(call, 200, render_trial_balance(lines.value()));
+  };
+  deps_.ledger.trial_balance_async(std::move(answer));
 }
 
 // What the health checker last saw of each gateway; a gateway with no

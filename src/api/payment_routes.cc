@@ -12,14 +12,6 @@ namespace {
 
 std::string session_key(const std::string& id) { return "payment:session:" + id; }
 
-// What create_payment learns while building its command, for what follows.
-struct PaymentContext {
-  Payment payment;  // amount, currency, capture: enough to call the gateway
-  std::optional<PaymentMethod> method;
-  std::optional<cache::Entry> session;  // taken from the cache; put back unless consumed
-  std::string session_id;
-};
-
 Status check_session(const cache::Entry& session, const Payment& payment, const std::string& customer) {
   boost::system::error_code error;
   boost::json::value value = boost::json::parse(session.value, error);
@@ -74,153 +66,84 @@ std::optional<PaymentMethod> payment_method_from_json(const std::string& text) {
   return method;
 }
 
-// The current rate from `currency` to the settlement currency of the
-// merchant (`merchant_json`, through the cache), when they differ. An
-// unknown merchant is left to the ledger, which refuses it; a missing rate
-// is 400 with param currency, and nothing is written.
-Result<std::optional<FxRate>> rate_for_payment(const Result<std::string>& merchant_json, reference::FxRates& fx_rates,
-                                               const std::string& merchant_id, const std::string& currency) {
+// Calls `done` with the current rate from `currency` to the settlement
+// currency of the merchant (`merchant_json`, through the cache), when they
+// differ. An unknown merchant is left to the ledger, which refuses it; a
+// missing rate is 400 with param currency, and nothing is written.
+void rate_for_payment(const Result<std::string>& merchant_json, reference::FxRates& fx_rates,
+                      const std::string& merchant_id, const std::string& currency,
+                      std::function<void(Result<std::optional<FxRate>>)> done) {
   if (!merchant_json.ok()) {
-    if (merchant_json.problem().code == "not_found") return std::optional<FxRate>();
-    return merchant_json.problem();
+    if (merchant_json.problem().code == "not_found") return done(std::optional<FxRate>());
+    return done(merchant_json.problem());
   }
   boost::system::error_code error;
   boost::json::value merchant = boost::json::parse(merchant_json.value(), error);
   const boost::json::value* currency_value =
       !error && merchant.is_object() ? merchant.get_object().if_contains("settlement_currency") : nullptr;
   if (!currency_value || !currency_value->is_string()) {
-    return make_problem("internal_error", "the merchant's settlement currency could not be read");
+    return done(make_problem("internal_error", "the merchant's settlement currency could not be read"));
   }
   const std::string settlement(currency_value->get_string());
-  if (settlement == currency) return std::optional<FxRate>();
-  Result<FxRate> rate = fx_rates.current(currency, settlement);
-  if (!rate.ok()) {
-    if (rate.problem().code != "not_found") return rate.take_problem();
-    return invalid_request("merchant " + merchant_id + " settles in " + settlement + " and there is no " + currency +
-                               "/" + settlement + " FX rate",
-                           "currency");
-  }
-  return std::optional<FxRate>(std::move(rate.value()));
+  if (settlement == currency) return done(std::optional<FxRate>());
+  fx_rates.current(currency, settlement, [merchant_id, currency, settlement, done](Result<FxRate> rate) {
+    if (rate.ok()) return done(std::optional<FxRate>(std::move(rate.value())));
+    if (rate.problem().code != "not_found") return done(rate.take_problem());
+    done(invalid_request("merchant " + merchant_id + " settles in " + settlement + " and there is no " + currency +
+                             "/" + settlement + " FX rate",
+                         "currency"));
+  });
 }
 
 }  // namespace
 
-Result<PaymentMethod> Api::cached_payment_method(const std::string& id) {
-  Result<std::string> text = payment_method_json(id);
-  if (!text.ok()) return text.take_problem();
-  std::optional<PaymentMethod> method = payment_method_from_json(text.value());
-  if (method && method->id == id) return std::move(*method);
-  return deps_.ledger.payment_method(id);  // not what we cached: ask the ledger
-}
+// What create_payment learns while building its command, for what follows.
+struct Api::PaymentContext {
+  const Prepared* prepared = nullptr;  // the submission's: valid until the build's `done` ran
+  Payment payment;                     // amount, currency, capture: enough to call the gateway
+  std::optional<FxRate> fx_rate;
+  std::optional<PaymentMethod> method;  // the source: a card ...
+  std::optional<std::string> account;   // ... or a wallet account
+  std::string customer;
+  std::string description;
+  std::string metadata;
+  std::optional<cache::Entry> session;  // taken from the cache; put back unless consumed
+  std::string session_id;
 
-Result<std::string> Api::merchant_json(const std::string& id) {
-  return deps_.reference_cache.get(merchant_cache_key(id), merchant_cache_ttl_ms, [&]() -> Result<std::string> {
-    Result<Merchant> merchant = deps_.ledger.merchant(id);
-    if (!merchant.ok()) return merchant.take_problem();
-    return render(merchant.value());
+  void put_back_session(cache::Cache& cache) const {
+    if (session) cache.set(session_key(session_id), session->value, session->ttl_left_ms);
+  }
+  ledger::Command command() const {
+    if (method) {
+      return ledger::BeginCardPayment{payment.amount, payment.currency, payment.merchant, method->id, payment.capture,
+                                      description, metadata, fx_rate};
+    }
+    return ledger::WalletPayment{payment.amount, payment.currency, payment.merchant, *account, payment.capture,
+                                 description, metadata, fx_rate};
+  }
+};
+
+void Api::cached_payment_method(const std::string& id, ledger::Ledger::ReadDone<PaymentMethod> done) {
+  payment_method_json(id, [this, id, done](Result<std::string> text) {
+    if (!text.ok()) return done(text.take_problem());
+    std::optional<PaymentMethod> method = payment_method_from_json(text.value());
+    if (method && method->id == id) return done(std::move(*method));
+    deps_.ledger.payment_method_async(id, done);  // not what we cached: ask the ledger
   });
 }
 
 void Api::create_payment(Call call) {
   auto context = std::make_shared<PaymentContext>();
-  auto build = [this, context](const Prepared& prepared, Call&) -> Result<ledger::Command> {
-    Fields fields(prepared.object());
-    if (Status known = fields.only({"amount", "currency", "merchant", "payment_method", "account", "capture",
-                                    "session", "description", "metadata"});
-        !known.ok()) {
-      return known.take_problem();
-    }
-    Result<Minor> amount = fields.amount("amount");
-    if (!amount.ok()) return amount.take_problem();
-    Result<std::string> currency = fields.currency("currency");
-    if (!currency.ok()) return currency.take_problem();
-    Result<std::string> merchant = fields.id("merchant", "mer_");
-    if (!merchant.ok()) return merchant.take_problem();
-    Result<std::optional<FxRate>> fx_rate =
-        rate_for_payment(merchant_json(merchant.value()), deps_.fx_rates, merchant.value(), currency.value());
-    if (!fx_rate.ok()) return fx_rate.take_problem();
-    Result<std::optional<std::string>> method_id = fields.optional_id("payment_method", "pm_");
-    if (!method_id.ok()) return method_id.take_problem();
-    Result<std::optional<std::string>> account = fields.optional_id("account", "acct_");
-    if (!account.ok()) return account.take_problem();
-    if (method_id.value().has_value() == account.value().has_value()) {
-      return invalid_request("give exactly one source: payment_method or account", "payment_method");
-    }
-    Result<std::optional<bool>> capture = fields.optional_bool("capture");
-    if (!capture.ok()) return capture.take_problem();
-    Result<std::optional<std::string>> session = fields.optional_id("session", "cs_");
-    if (!session.ok()) return session.take_problem();
-    Result<std::optional<std::string>> description = fields.optional_string("description");
-    if (!description.ok()) return description.take_problem();
-    Result<std::string> metadata = fields.metadata();
-    if (!metadata.ok()) return metadata.take_problem();
-
-    Payment& payment = context->payment;
-    payment.amount = amount.value();
-    payment.currency = currency.value();
-    payment.merchant = merchant.value();
-    payment.capture = capture.value().value_or(true);
-    std::string customer;
-    if (method_id.value()) {
-      Result<PaymentMethod> method = cached_payment_method(*method_id.value());
-      if (!method.ok()) {
-        if (method.problem().code == "not_found") return invalid_request("no payment method " + *method_id.value(), "payment_method");
-        return method.take_problem();
-      }
-      customer = method->customer.empty() ? "card:" + method->fingerprint : method->customer;
-      context->method = std::move(method.value());
-    } else {
-      customer = *account.value();
-    }
-
-    if (session.value()) {
-      context->session_id = *session.value();
-      context->session = deps_.cache.take(session_key(context->session_id));
-      if (!context->session) return invalid_request("the session has expired or was used", "session");
-      Status matches = check_session(*context->session, payment, customer);
-      if (!matches.ok()) {
-        deps_.cache.set(session_key(context->session_id), context->session->value, context->session->ttl_left_ms);
-        return matches.problem();
-      }
-    }
-
-    if (rate_limiter_.enabled()) {
-      Result<bool> seen = deps_.ledger.has_idempotency_key(*prepared.key);
-      if (!seen.ok()) return seen.take_problem();
-      if (!seen.value()) {
-        RateDecision decision = rate_limiter_.attempt(customer);
-        if (!decision.allowed) {
-          rate_limited_.add();
-          if (context->session) {
-            deps_.cache.set(session_key(context->session_id), context->session->value, context->session->ttl_left_ms);
-          }
-          Problem problem = make_problem("rate_limited", "too many new payment attempts for this customer");
-          problem.retry_after_s = static_cast<unsigned>(decision.retry_after_s);
-          problem.headers.emplace_back("RateLimit-Policy", decision.policy_header);
-          problem.headers.emplace_back("RateLimit", decision.limit_header);
-          return problem;
-        }
-      }
-    }
-
-    std::string text = description.value().value_or("");
-    if (context->method) {
-      return ledger::Command(ledger::BeginCardPayment{payment.amount, payment.currency, payment.merchant,
-                                                      context->method->id, payment.capture, text, metadata.value(),
-                                                      fx_rate.value()});
-    }
-    return ledger::Command(ledger::WalletPayment{payment.amount, payment.currency, payment.merchant, *account.value(),
-                                                 payment.capture, text, metadata.value(), fx_rate.value()});
+  auto build = [this, context](const Prepared& prepared, Call&, BuildDone done) {
+    context->prepared = &prepared;
+    build_payment(context, std::move(done));
   };
-
   std::string request_id = call.request.request_id;
   auto next = [this, context, request_id](const ledger::Outcome& outcome, Finish finish) {
     auto finish_and_settle_session = [this, context, finish](const ledger::Outcome& final_outcome) {
       unsigned status = final_outcome.reply.status;
       bool consumed = status == 201 || status == 202;
-      if (context->session && !consumed) {
-        deps_.cache.set(session_key(context->session_id), context->session->value, context->session->ttl_left_ms);
-      }
+      if (!consumed) context->put_back_session(deps_.cache);
       finish(final_outcome);
     };
     switch (outcome.kind) {
@@ -236,6 +159,111 @@ void Api::create_payment(Call call) {
     }
   };
   submit(std::move(call), true, build, next);
+}
+
+// The amount, currency and merchant; then the rate to the merchant's
+// settlement currency.
+void Api::build_payment(std::shared_ptr<PaymentContext> context, BuildDone done) {
+  Fields fields(context->prepared->object());
+  if (Status known = fields.only({"amount", "currency", "merchant", "payment_method", "account", "capture", "session",
+                                  "description", "metadata"});
+      !known.ok()) {
+    return done(known.take_problem());
+  }
+  Result<Minor> amount = fields.amount("amount");
+  if (!amount.ok()) return done(amount.take_problem());
+  Result<std::string> currency = fields.currency("currency");
+  if (!currency.ok()) return done(currency.take_problem());
+  Result<std::string> merchant = fields.id("merchant", "mer_");
+  if (!merchant.ok()) return done(merchant.take_problem());
+  Payment& payment = context->payment;
+  payment.amount = amount.value();
+  payment.currency = currency.value();
+  payment.merchant = merchant.value();
+  merchant_json(payment.merchant, [this, context, done](Result<std::string> merchant_json) {
+    auto rate_read = [this, context, done](Result<std::optional<FxRate>> fx_rate) {
+      if (!fx_rate.ok()) return done(fx_rate.take_problem());
+      context->fx_rate = std::move(fx_rate.value());
+      read_payment_source(context, done);
+    };
+    rate_for_payment(merchant_json, deps_.fx_rates, context->payment.merchant, context->payment.currency, rate_read);
+  });
+}
+
+// The other fields; then who pays: the payment method (through the cache)
+// or the account.
+void Api::read_payment_source(std::shared_ptr<PaymentContext> context, BuildDone done) {
+  Fields fields(context->prepared->object());
+  Result<std::optional<std::string>> method_id = fields.optional_id("payment_method", "pm_");
+  if (!method_id.ok()) return done(method_id.take_problem());
+  Result<std::optional<std::string>> account = fields.optional_id("account", "acct_");
+  if (!account.ok()) return done(account.take_problem());
+  if (method_id.value().has_value() == account.value().has_value()) {
+    return done(invalid_request("give exactly one source: payment_method or account", "payment_method"));
+  }
+  Result<std::optional<bool>> capture = fields.optional_bool("capture");
+  if (!capture.ok()) return done(capture.take_problem());
+  Result<std::optional<std::string>> session = fields.optional_id("session", "cs_");
+  if (!session.ok()) return done(session.take_problem());
+  Result<std::optional<std::string>> description = fields.optional_string("description");
+  if (!description.ok()) return done(description.take_problem());
+  Result<std::string> metadata = fields.metadata();
+  if (!metadata.ok()) return done(metadata.take_problem());
+  context->payment.capture = capture.value().value_or(true);
+  context->session_id = session.value().value_or("");
+  context->description = description.value().value_or("");
+  context->metadata = metadata.value();
+  if (account.value()) {
+    context->account = account.value();
+    context->customer = *account.value();
+    return take_session(context, done);
+  }
+  std::string id = *method_id.value();
+  cached_payment_method(id, [this, context, id, done](Result<PaymentMethod> method) {
+    if (!method.ok()) {
+      if (method.problem().code != "not_found") return done(method.take_problem());
+      return done(invalid_request("no payment method " + id, "payment_method"));
+    }
+    context->customer = method->customer.empty() ? "card:" + method->fingerprint : method->customer;
+    context->method = std::move(method.value());
+    take_session(context, done);
+  });
+}
+
+// The session the payment names, if any: taken from the cache so no other
+// payment can use it, and put back when this one fails.
+void Api::take_session(std::shared_ptr<PaymentContext> context, BuildDone done) {
+  if (!context->session_id.empty()) {
+    context->session = deps_.cache.take(session_key(context->session_id));
+    if (!context->session) return done(invalid_request("the session has expired or was used", "session"));
+    Status matches = check_session(*context->session, context->payment, context->customer);
+    if (!matches.ok()) {
+      context->put_back_session(deps_.cache);
+      return done(matches.take_problem());
+    }
+  }
+  limit_payment_rate(context, std::move(done));
+}
+
+// A new attempt (a key the ledger has not seen) counts against the
+// customer's rate limits; a retry does not.
+void Api::limit_payment_rate(std::shared_ptr<PaymentContext> context, BuildDone done) {
+  if (!rate_limiter_.enabled()) return done(context->command());
+  deps_.ledger.has_idempotency_key_async(*context->prepared->key, [this, context, done](Result<bool> seen) {
+    if (!seen.ok()) {
+      context->put_back_session(deps_.cache);
+      return done(seen.take_problem());
+    }
+    RateDecision decision = seen.value() ? RateDecision{true} : rate_limiter_.attempt(context->customer);
+    if (decision.allowed) return done(context->command());
+    rate_limited_.add();
+    context->put_back_session(deps_.cache);
+    Problem problem = make_problem("rate_limited", "too many new payment attempts for this customer");
+    problem.retry_after_s = static_cast<unsigned>(decision.retry_after_s);
+    problem.headers.emplace_back("RateLimit-Policy", decision.policy_header);
+    problem.headers.emplace_back("RateLimit", decision.limit_header);
+    done(std::move(problem));
+  });
 }
 
 void Api::get_payment(Call call) {
@@ -255,28 +283,32 @@ void Api::capture_payment(Call call) {
   std::string id = call.params[0];
   auto card_payment = std::make_shared<std::optional<Payment>>();
   auto fx_drift = std::make_shared<bool>(false);
-  auto build = [this, id, card_payment, fx_drift](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+  auto build = [this, id, card_payment, fx_drift](const Prepared& prepared, Call&, BuildDone done) {
     Fields fields(prepared.object());
-    if (Status known = fields.only({"amount"}); !known.ok()) return known.take_problem();
+    if (Status known = fields.only({"amount"}); !known.ok()) return done(known.take_problem());
     Result<std::optional<Minor>> amount = fields.optional_amount("amount");
-    if (!amount.ok()) return amount.take_problem();
-    Result<Payment> payment = deps_.ledger.payment(id);
-    if (!payment.ok()) return payment.take_problem();
-    if (amount.value() && *amount.value() > payment->amount) {
-      return invalid_request("the capture amount is more than the authorised " + std::to_string(payment->amount),
-                             "amount");
-    }
-    if (payment->source_type == SourceType::card && payment->status == PaymentStatus::authorized) {
-      *card_payment = payment.value();
-    }
-    // The capture settles at the payment's own rate; a current rate that
-    // moved beyond the tolerance only marks it for review.
-    if (payment->fx) {
-      Result<FxRate> current = deps_.fx_rates.current(payment->currency, payment->fx->settlement_currency);
-      if (!current.ok()) return current.take_problem();
-      *fx_drift = rate_moved_more_than(payment->fx->rate, current->rate, options_.fx_drift_tolerance_bps);
-    }
-    return ledger::Command(ledger::CapturePayment{id, amount.value(), *fx_drift});
+    if (!amount.ok()) return done(amount.take_problem());
+    auto payment_read = [this, id, card_payment, fx_drift, amount = amount.value(), done](Result<Payment> payment) {
+      if (!payment.ok()) return done(payment.take_problem());
+      if (amount && *amount > payment->amount) {
+        return done(invalid_request("the capture amount is more than the authorised " +
+                                        std::to_string(payment->amount),
+                                    "amount"));
+      }
+      if (payment->source_type == SourceType::card && payment->status == PaymentStatus::authorized) {
+        *card_payment = payment.value();
+      }
+      if (!payment->fx) return done(ledger::Command(ledger::CapturePayment{id, amount, false}));
+      // The capture settles at the payment's own rate; a current rate that
+      // moved beyond the tolerance only marks it for review.
+      auto rate_read = [this, id, fx_drift, amount, rate = payment->fx->rate, done](Result<FxRate> current) {
+        if (!current.ok()) return done(current.take_problem());
+        *fx_drift = rate_moved_more_than(rate, current->rate, options_.fx_drift_tolerance_bps);
+        done(ledger::Command(ledger::CapturePayment{id, amount, *fx_drift}));
+      };
+      deps_.fx_rates.current(payment->currency, payment->fx->settlement_currency, rate_read);
+    };
+    deps_.ledger.payment_async(id, payment_read);
   };
   auto count_review = [this, fx_drift](const ledger::Outcome& outcome, Finish finish) {
     if (*fx_drift && outcome.kind == ledger::Outcome::Kind::executed && outcome.reply.status == 200) {
@@ -299,25 +331,28 @@ void Api::capture_payment(Call call) {
 
 void Api::void_payment(Call call) {
   std::string id = call.params[0];
-  submit(std::move(call), true, [id](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+  submit(std::move(call), true, at_once([id](const Prepared& prepared) -> Result<ledger::Command> {
     Fields fields(prepared.object());
     if (Status known = fields.only({}); !known.ok()) return known.take_problem();
     return ledger::Command(ledger::VoidPayment{id});
-  });
+  }));
 }
 
 void Api::refund_payment(Call call) {
   std::string id = call.params[0];
-  submit(std::move(call), true, [this, id](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+  submit(std::move(call), true, [this, id](const Prepared& prepared, Call&, BuildDone done) {
     Fields fields(prepared.object());
-    if (Status known = fields.only({"amount", "reason"}); !known.ok()) return known.take_problem();
+    if (Status known = fields.only({"amount", "reason"}); !known.ok()) return done(known.take_problem());
     Result<std::optional<Minor>> amount = fields.optional_amount("amount");
-    if (!amount.ok()) return amount.take_problem();
+    if (!amount.ok()) return done(amount.take_problem());
     Result<std::optional<std::string>> reason = fields.optional_string("reason", 200);
-    if (!reason.ok()) return reason.take_problem();
-    Result<Payment> payment = deps_.ledger.payment(id);
-    if (!payment.ok()) return payment.take_problem();
-    return ledger::Command(ledger::RefundPayment{id, amount.value(), reason.value().value_or("")});
+    if (!reason.ok()) return done(reason.take_problem());
+    ledger::RefundPayment refund{id, amount.value(), reason.value().value_or("")};
+    // A payment that cannot be read is answered before the ledger sees the key.
+    deps_.ledger.payment_async(id, [refund, done](Result<Payment> payment) {
+      if (!payment.ok()) return done(payment.take_problem());
+      done(ledger::Command(refund));
+    });
   });
 }
 
@@ -338,9 +373,6 @@ void Api::create_session(Call call) {
   if (!customer.ok()) return reply_problem(call, customer.problem());
   Result<std::optional<std::string>> method = fields.optional_id("payment_method", "pm_");
   if (!method.ok()) return reply_problem(call, method.problem());
-  if (!merchant_json(merchant.value()).ok()) {
-    return reply_problem(call, invalid_request("no merchant " + merchant.value(), "merchant"));
-  }
   std::int64_t now_ms = deps_.clock.now_ms();
   std::string body;
   JsonWriter json(body);
@@ -353,8 +385,12 @@ void Api::create_session(Call call) {
   json.member("expires_at", format_rfc3339(now_ms + options_.session_ttl_ms));
   json.end_object();
   std::string id = body.substr(7, body.find('"', 7) - 7);
-  deps_.cache.set(session_key(id), body, options_.session_ttl_ms);
-  reply(call, 201, std::move(body));
+  std::string merchant_id = merchant.value();
+  merchant_json(merchant_id, [this, call = std::move(call), merchant_id, id, body](Result<std::string> found) mutable {
+    if (!found.ok()) return reply_problem(call, invalid_request("no merchant " + merchant_id, "merchant"));
+    deps_.cache.set(session_key(id), body, options_.session_ttl_ms);
+    reply(call, 201, std::move(body));
+  });
 }
 
 void Api::get_session(Call call) {

@@ -33,7 +33,7 @@ Result<Pair> pair_from_path(const std::vector<std::string>& params) {
 void Api::put_fx_rate(Call call) {
   Result<Pair> pair = pair_from_path(call.params);
   if (!pair.ok()) return reply_problem(call, pair.problem());
-  auto build = [pair = pair.value()](const Prepared& prepared, Call&) -> Result<ledger::Command> {
+  auto build = [pair = pair.value()](const Prepared& prepared) -> Result<ledger::Command> {
     Fields fields(prepared.object());
     if (Status known = fields.only({"rate"}); !known.ok()) return known.take_problem();
     const boost::json::value* value = fields.find("rate");
@@ -49,13 +49,13 @@ void Api::put_fx_rate(Call call) {
     if (outcome.reply.status != 200) return finish(outcome);
     deps_.reference_cache.invalidate(key, [finish, outcome] { finish(outcome); });
   };
-  submit(std::move(call), false, build, next);
+  submit(std::move(call), false, at_once(build), next);
 }
 
 void Api::get_fx_rate(Call call) {
   Result<Pair> pair = pair_from_path(call.params);
   if (!pair.ok()) return reply_problem(call, pair.problem());
-  reply_read(call, deps_.fx_rates.current(pair->base, pair->quote));
+  deps_.fx_rates.current(pair->base, pair->quote, reply_when_read<FxRate>(std::move(call)));
 }
 
 void Api::get_bin(Call call) {

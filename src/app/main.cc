@@ -196,8 +196,9 @@ int run(const Config& config) {
   api_options.card_fingerprint_key =
       load_or_make_secret(std::filesystem::path(config.data_dir) / "card_fingerprint.key", random);
   reference::FxRates fx_rates(ledger, [&reference_cache](const std::string& key, std::int64_t ttl_ms,
-                                                        const std::function<Result<std::string>()>& load) {
-    return reference_cache.get(key, ttl_ms, load);
+                                                        const cache::CacheAside::AsyncLoader& load,
+                                                        cache::CacheAside::Done done) {
+    reference_cache.get_async(key, ttl_ms, load, std::move(done));
   });
   Result<reference::BinTable> bin_table = reference::load_bin_table(config.bin_table);
   if (!bin_table.ok()) fail(bin_table.problem().detail);

@@ -1,5 +1,6 @@
 #include "cache/cache_aside.h"
 
+#include <cassert>
 #include <chrono>
 #include <condition_variable>
 #include <thread>
@@ -147,7 +148,7 @@ std::int64_t CacheAside::jittered(std::int64_t ttl_ms) {
 }
 
 Result<std::string> CacheAside::get(const std::string& key, std::int64_t ttl_ms, const Loader& load) {
-  if (!redis_) return options_.single_node || database_listening_ ? get_without_redis(key, load) : load();
+  if (!redis_) return l1_serves() ? get_without_redis(key, load) : load();
   bool use_l1 = l1_live();
   if (use_l1) {
     std::optional<std::string> value = l1_find(key);
@@ -188,32 +189,40 @@ Result<std::string> CacheAside::get(const std::string& key, std::int64_t ttl_ms,
   return result;
 }
 
+std::optional<std::optional<std::string>> CacheAside::redis_lookup(const std::string& key) {
+  std::optional<redis::Reply> reply = redis_->command({"GET", key});
+  if (!reply) {
+    redis_->count(key, RedisCache::Outcome::error);
+    return std::nullopt;
+  }
+  if (reply->is_nil()) {
+    redis_->count(key, RedisCache::Outcome::miss);
+    return std::optional<std::string>();
+  }
+  std::optional<std::string> value =
+      reply->type == redis::Reply::Type::bulk ? unwrap_value(reply->text) : std::optional<std::string>();
+  redis_->count(key, value ? RedisCache::Outcome::hit : RedisCache::Outcome::garbage);
+  return value;  // garbage is a miss
+}
+
+void CacheAside::count_load(const std::string& key) {
+  registry_.counter("payd_cache_loads_total", "Loads from the database by key family", {{"family", key_family(key)}})
+      .add();
+}
+
+void CacheAside::store_loaded(const std::string& key, std::int64_t ttl_ms, const Result<std::string>& loaded) {
+  if (loaded.ok() && redis_->healthy()) redis_->set_async(key, loaded.value(), jittered(ttl_ms));
+}
+
 Result<std::string> CacheAside::load_through_redis(const std::string& key, std::int64_t ttl_ms, const Loader& load) {
-  auto lookup = [&]() -> std::optional<std::optional<std::string>> {
-    // nullopt: Redis did not answer; inner nullopt: a miss.
-    std::optional<redis::Reply> reply = redis_->command({"GET", key});
-    if (!reply) {
-      redis_->count(key, RedisCache::Outcome::error);
-      return std::nullopt;
-    }
-    if (reply->is_nil()) {
-      redis_->count(key, RedisCache::Outcome::miss);
-      return std::optional<std::string>();
-    }
-    std::optional<std::string> value =
-        reply->type == redis::Reply::Type::bulk ? unwrap_value(reply->text) : std::optional<std::string>();
-    redis_->count(key, value ? RedisCache::Outcome::hit : RedisCache::Outcome::garbage);
-    return value;  // garbage is a miss
-  };
   auto load_and_store = [&]() -> Result<std::string> {
-    registry_.counter("payd_cache_loads_total", "Loads from the database by key family", {{"family", key_family(key)}})
-        .add();
+    count_load(key);
     Result<std::string> loaded = load();
-    if (loaded.ok() && redis_->healthy()) redis_->set_async(key, loaded.value(), jittered(ttl_ms));
+    store_loaded(key, ttl_ms, loaded);
     return loaded;
   };
 
-  std::optional<std::optional<std::string>> found = lookup();
+  std::optional<std::optional<std::string>> found = redis_lookup(key);
   if (!found) return load();  // Redis away: straight to the database
   if (*found) return std::move(**found);
 
@@ -229,7 +238,7 @@ Result<std::string> CacheAside::load_through_redis(const std::string& key, std::
   std::int64_t deadline_us = clock_.monotonic_us() + options_.lock_wait_ms * 1000;
   while (clock_.monotonic_us() < deadline_us) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    std::optional<std::optional<std::string>> again = lookup();
+    std::optional<std::optional<std::string>> again = redis_lookup(key);
     if (!again) break;
     if (*again) {
       lock_waited_hit_.add();
@@ -239,6 +248,64 @@ Result<std::string> CacheAside::load_through_redis(const std::string& key, std::
   lock_waited_out_.add();
   return load_and_store();
 }
+
+void CacheAside::get_async(const std::string& key, std::int64_t ttl_ms, const AsyncLoader& load, Done done) {
+  bool use_l1 = l1_serves();
+  if (use_l1) {
+    std::optional<std::string> value = l1_find(key);
+    l1_counter(key, value.has_value()).add();
+    if (value) return done(std::move(*value));
+  }
+  auto start = [this, key, ttl_ms, &load, use_l1](Done loaded) {
+    Done keep = [this, key, use_l1, generation = l1_generation(), loaded = std::move(loaded)](Result<std::string> result) {
+      // Only a value read while invalidations were heard goes into the L1.
+      if (result.ok() && use_l1 && l1_serves()) l1_put(key, result.value(), generation);
+      loaded(std::move(result));
+    };
+    if (!redis_) return load(std::move(keep));
+    load_through_redis_async(key, ttl_ms, load, std::move(keep));
+  };
+  join_load(key, start, std::move(done));
+}
+
+void CacheAside::join_load(const std::string& key, const std::function<void(Done loaded)>& start, Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    auto [it, inserted] = async_flights_.try_emplace(key);
+    it->second.push_back(std::move(done));
+    if (!inserted) return;
+  }
+  start([this, key](Result<std::string> result) {
+    std::vector<Done> waiting;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = async_flights_.find(key);
+      assert(it != async_flights_.end() && !it->second.empty());
+      waiting = std::move(it->second);
+      async_flights_.erase(it);
+    }
+    for (Done& waiter : waiting) waiter(result);
+  });
+}
+
+void CacheAside::load_through_redis_async(const std::string& key, std::int64_t ttl_ms, const AsyncLoader& load,
+                                          Done done) {
+  std::optional<std::optional<std::string>> found = redis_lookup(key);
+  if (!found) return load(std::move(done));  // Redis away: straight to the database
+  if (*found) return done(std::move(**found));
+  std::optional<bool> locked = redis_->add("lock:" + key, "1", options_.lock_ms);
+  if (!locked) return load(std::move(done));
+  // Another node loading it is not waited for (see get_async).
+  (*locked ? lock_acquired_ : lock_waited_out_).add();
+  count_load(key);
+  load([this, key, ttl_ms, locked = *locked, done = std::move(done)](Result<std::string> loaded) {
+    store_loaded(key, ttl_ms, loaded);
+    if (locked) redis_->erase_async("lock:" + key);
+    done(std::move(loaded));
+  });
+}
+
+bool CacheAside::l1_serves() const { return l1_live() || (!redis_ && options_.single_node); }
 
 Result<std::string> CacheAside::get_without_redis(const std::string& key, const Loader& load) {
   std::optional<std::string> value = l1_find(key);

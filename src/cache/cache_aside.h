@@ -49,6 +49,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "cache/redis_cache.h"
 #include "core/clock.h"
@@ -81,6 +82,18 @@ class CacheAside {
   // cached. Thread-safe; never call on the Redis client's thread.
   Result<std::string> get(const std::string& key, std::int64_t ttl_ms, const Loader& load);
 
+  // get() for an event loop that must not wait on the database: `load`
+  // starts the load and calls its argument with the result, at once or
+  // later. `done` runs exactly once: at once on an L1 or Redis hit, else
+  // wherever the load completes. Concurrent misses of one key in this
+  // process share one load. Redis is still asked in place (its answers
+  // are bounded by the client's deadline); a cold key another node holds
+  // the loader lock for is loaded here too rather than waited for, since
+  // waiting would hold the caller's thread.
+  using Done = std::function<void(Result<std::string>)>;
+  using AsyncLoader = std::function<void(Done loaded)>;
+  void get_async(const std::string& key, std::int64_t ttl_ms, const AsyncLoader& load, Done done);
+
   // Call after the source changed: drops the copies, then runs `then`
   // (on the Redis client's thread, or at once when Redis is away), so an
   // answer sent from `then` is only sent once no cache serves the old value.
@@ -112,6 +125,18 @@ class CacheAside {
   void l1_drop(const std::string& key);
   void l1_clear();
   Result<std::string> load_through_redis(const std::string& key, std::int64_t ttl_ms, const Loader& load);
+  // The Redis lookup of load_through_redis(): nullopt when Redis did not
+  // answer, an empty value on a miss (or garbage).
+  std::optional<std::optional<std::string>> redis_lookup(const std::string& key);
+  void count_load(const std::string& key);
+  // Stores a loaded value in Redis when it is one and Redis is healthy.
+  void store_loaded(const std::string& key, std::int64_t ttl_ms, const Result<std::string>& loaded);
+  void load_through_redis_async(const std::string& key, std::int64_t ttl_ms, const AsyncLoader& load, Done done);
+  // Runs `start` with the completion of a new load of `key`, unless one is
+  // in flight; `done` gets that load's result either way.
+  void join_load(const std::string& key, const std::function<void(Done loaded)>& start, Done done);
+  // Whether the L1 may answer now: it is live, or there is no other writer.
+  bool l1_serves() const;
   // get() without Redis when the L1 can be trusted: the L1, then the loader.
   Result<std::string> get_without_redis(const std::string& key, const Loader& load);
   std::int64_t jittered(std::int64_t ttl_ms);
@@ -133,6 +158,7 @@ class CacheAside {
   std::unordered_map<std::string, Slot> l1_;
   std::list<std::string> l1_order_;  // least recently used first
   std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;
+  std::unordered_map<std::string, std::vector<Done>> async_flights_;  // get_async's waiters by key
   std::uint64_t l1_generation_ = 0;  // guarded by mutex_
   std::atomic<bool> subscribed_{false};
   std::atomic<bool> database_listening_{false};

@@ -240,10 +240,18 @@ class Ledger {
     done(entries(account, page));
   }
   virtual void transfer_async(const std::string& id, ReadDone<Transfer> done) { done(transfer(id)); }
+  virtual void merchant_async(const std::string& id, ReadDone<Merchant> done) { done(merchant(id)); }
+  virtual void payment_method_async(const std::string& id, ReadDone<PaymentMethod> done) {
+    done(payment_method(id));
+  }
   virtual void payment_async(const std::string& id, ReadDone<Payment> done) { done(payment(id)); }
   virtual void payments_async(const std::string& merchant, const Page& page, ReadDone<List<Payment>> done) {
     done(payments(merchant, page));
   }
+  virtual void fx_rate_async(const std::string& base, const std::string& quote, ReadDone<FxRate> done) {
+    done(fx_rate(base, quote));
+  }
+  virtual void trial_balance_async(ReadDone<std::vector<TrialBalanceLine>> done) { done(trial_balance()); }
 
   // Card payments left pending and not updated for `older_than_ms`, oldest
   // first, at most `limit`: the recovery worker's work list.
@@ -252,6 +260,10 @@ class Ledger {
   // Whether a durable idempotency record exists for `key` (completed or
   // started): a request with it is a retry, not a new attempt.
   virtual Result<bool> has_idempotency_key(const std::string& key) = 0;
+  // The same for the event loop, as the *_async reads above.
+  virtual void has_idempotency_key_async(const std::string& key, ReadDone<bool> done) {
+    done(has_idempotency_key(key));
+  }
 
   // Deletes idempotency records older than the retention; returns how many.
   virtual Result<std::int64_t> purge_idempotency(std::int64_t created_before_ms) = 0;

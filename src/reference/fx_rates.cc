@@ -42,23 +42,29 @@ std::optional<FxRate> decode_fx_rate(const std::string& text) {
   return FxRate{std::string(parts[0]), std::string(parts[1]), rate.value(), *version, *updated_at};
 }
 
-Result<FxRate> FxRates::current(const std::string& base, const std::string& quote) {
+void FxRates::current(const std::string& base, const std::string& quote, Done<FxRate> done) {
   assert(base != quote);
-  auto load = [&]() -> Result<FxRate> {
-    Result<FxRate> rate = ledger_.fx_rate(base, quote);
-    assert(!rate.ok() || (rate->base == base && rate->quote == quote && rate->version >= 1));
-    return rate;
+  auto load = [this, base, quote](Done<FxRate> loaded) {
+    ledger_.fx_rate_async(base, quote, [base, quote, loaded = std::move(loaded)](Result<FxRate> rate) {
+      assert(!rate.ok() || (rate->base == base && rate->quote == quote && rate->version >= 1));
+      loaded(std::move(rate));
+    });
   };
-  if (!through_) return load();
-  Result<std::string> text = through_(cache_key(base, quote), cache_ttl_ms, [&]() -> Result<std::string> {
-    Result<FxRate> rate = load();
-    if (!rate.ok()) return rate.take_problem();
-    return encode_fx_rate(rate.value());
-  });
-  if (!text.ok()) return text.take_problem();
-  std::optional<FxRate> rate = decode_fx_rate(text.value());
-  if (!rate || rate->base != base || rate->quote != quote) return load();  // not what was cached: ask the ledger
-  return std::move(*rate);
+  if (!through_) return load(std::move(done));
+  auto load_text = [load](Done<std::string> loaded) {
+    load([loaded = std::move(loaded)](Result<FxRate> rate) {
+      if (!rate.ok()) return loaded(rate.take_problem());
+      loaded(encode_fx_rate(rate.value()));
+    });
+  };
+  through_(cache_key(base, quote), cache_ttl_ms, load_text,
+           [base, quote, load, done = std::move(done)](Result<std::string> text) mutable {
+             if (!text.ok()) return done(text.take_problem());
+             std::optional<FxRate> rate = decode_fx_rate(text.value());
+             // Not what was cached: ask the ledger.
+             if (!rate || rate->base != base || rate->quote != quote) return load(std::move(done));
+             done(std::move(*rate));
+           });
 }
 
 }  // namespace payd::reference

@@ -28,16 +28,22 @@ namespace payd::reference {
 
 class FxRates {
  public:
-  // Reads `key` through a cache, calling `load` on a miss (CacheAside::get).
-  using Through = std::function<Result<std::string>(const std::string& key, std::int64_t ttl_ms,
-                                                    const std::function<Result<std::string>()>& load)>;
+  template <typename T>
+  using Done = std::function<void(Result<T>)>;
+  // Reads `key` through a cache, calling `load` on a miss and `done` with
+  // the value (CacheAside::get_async).
+  using Through = std::function<void(const std::string& key, std::int64_t ttl_ms,
+                                     const std::function<void(Done<std::string> loaded)>& load,
+                                     Done<std::string> done)>;
   static constexpr std::int64_t cache_ttl_ms = 60'000;
 
   explicit FxRates(ledger::Ledger& ledger, Through through = {}) : ledger_(ledger), through_(std::move(through)) {}
 
-  // The current rate of base/quote: not_found when the pair was never set,
-  // unavailable when the ledger cannot be read.
-  Result<FxRate> current(const std::string& base, const std::string& quote);
+  // Calls `done` exactly once with the current rate of base/quote:
+  // not_found when the pair was never set, unavailable when the ledger
+  // cannot be read. It runs at once on a cache hit, else where the ledger's
+  // fx_rate_async completes (on the event loop for PostgreSQL).
+  void current(const std::string& base, const std::string& quote, Done<FxRate> done);
 
   // The cache key of a pair: "fx:USDEUR".
   static std::string cache_key(const std::string& base, const std::string& quote) { return "fx:" + base + quote; }

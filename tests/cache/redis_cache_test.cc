@@ -316,11 +316,56 @@ TEST_F(CacheAsideTest, ALoadersProblemIsReturnedAndNotCached) {
   EXPECT_EQ(server.cli("EXISTS merchant:config:mer_x"), "0");
 }
 
-TEST(CacheAsideWithoutRedis, IsTheLoader) {
+TEST_F(CacheAsideTest, GetAsyncStoresWhatItLoadsForTheOtherNodes) {
+  Node a(server);
+  Node b(server);
+  CacheAside aside_a(a.cache.get(), a.clock, a.random, a.registry, options());
+  CacheAside aside_b(b.cache.get(), b.clock, b.random, b.registry, options());
+  std::optional<Result<std::string>> on_a;
+  aside_a.get_async(
+      "payment:method:pm_async", 60'000, [](CacheAside::Done loaded) { loaded(std::string("card")); },
+      [&](Result<std::string> value) { on_a = std::move(value); });
+  ASSERT_TRUE(on_a.has_value()) << "an answer from a loader that completes at once comes at once";
+  EXPECT_EQ(on_a->value(), "card");
+  ASSERT_TRUE(eventually([&] { return server.cli("EXISTS payment:method:pm_async") == "1"; }, milliseconds(2'000)));
+
+  int loads_on_b = 0;
+  std::optional<Result<std::string>> on_b;
+  aside_b.get_async(
+      "payment:method:pm_async", 60'000,
+      [&](CacheAside::Done loaded) {
+        ++loads_on_b;
+        loaded(std::string("reloaded"));
+      },
+      [&](Result<std::string> value) { on_b = std::move(value); });
+  ASSERT_TRUE(on_b.has_value());
+  EXPECT_EQ(on_b->value(), "card");
+  EXPECT_EQ(loads_on_b, 0) << "node b read node a's load from Redis";
+}
+
+// A CacheAside with no Redis configured.
+struct LocalAside {
+  static CacheAsideOptions options(bool single_node) {
+    CacheAsideOptions options;
+    options.single_node = single_node;
+    return options;
+  }
+  explicit LocalAside(bool single_node) : aside(nullptr, clock, random, registry, options(single_node)) {}
+
   SystemClock clock;
-  SeededRandom random(1);
+  SeededRandom random{1};
   metrics::Registry registry;
-  CacheAside aside(nullptr, clock, random, registry, CacheAsideOptions{});
+  CacheAside aside;
+};
+
+// A value, or its problem's code.
+std::string value_or_code(const Result<std::string>& result) {
+  return result.ok() ? result.value() : result.problem().code;
+}
+
+TEST(CacheAsideWithoutRedis, IsTheLoader) {
+  LocalAside local(false);
+  CacheAside& aside = local.aside;
   int loads = 0;
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(aside.get("merchant:config:mer_1", 1'000, [&] {
@@ -334,12 +379,8 @@ TEST(CacheAsideWithoutRedis, IsTheLoader) {
 }
 
 TEST(CacheAsideWithoutRedis, OnASingleNodeKeepsAnL1ThatInvalidateDrops) {
-  SystemClock clock;
-  SeededRandom random(1);
-  metrics::Registry registry;
-  CacheAsideOptions options;
-  options.single_node = true;
-  CacheAside aside(nullptr, clock, random, registry, options);
+  LocalAside local(true);
+  CacheAside& aside = local.aside;
   std::string source = "fee 100";
   int loads = 0;
   auto load = [&] {
@@ -434,6 +475,50 @@ TEST_F(RedisCacheTest, GatewayStatusesLiveInRedisWithTheirValidity) {
   EXPECT_FALSE(store.get("other"));
   node.cache->set(CacheStatusStore::key("broken"), "sideways closed 12", 60'000);
   EXPECT_FALSE(store.get("broken")) << "a status that is not one is no status";
+}
+
+// get_async's loads complete later (on an event loop): misses of one key
+// that come meanwhile share the load in flight.
+TEST(CacheAsideWithoutRedis, GetAsyncSharesOneLoadAmongConcurrentMisses) {
+  LocalAside local(false);
+  CacheAside& aside = local.aside;
+  std::vector<CacheAside::Done> loading;
+  auto load = [&](CacheAside::Done loaded) { loading.push_back(std::move(loaded)); };
+  std::vector<std::string> answers;
+  auto answer = [&](Result<std::string> value) { answers.push_back(value_or_code(value)); };
+  for (int i = 0; i < 3; ++i) aside.get_async("merchant:config:mer_1", 1'000, load, answer);
+  ASSERT_EQ(loading.size(), 1u);
+  EXPECT_TRUE(answers.empty()) << "nothing answered before the load completed";
+
+  loading.front()(std::string("x"));
+  EXPECT_EQ(answers, (std::vector<std::string>{"x", "x", "x"}));
+  // Without Redis on a shared database nothing is kept: the next miss loads.
+  aside.get_async("merchant:config:mer_1", 1'000, load, answer);
+  ASSERT_EQ(loading.size(), 2u);
+  loading.back()(not_found("no merchant mer_1"));
+  EXPECT_EQ(answers.back(), "not_found");
+}
+
+TEST(CacheAsideWithoutRedis, GetAsyncOnASingleNodeServesTheL1AndKeepsNoProblem) {
+  LocalAside local(true);
+  CacheAside& aside = local.aside;
+  Result<std::string> source = std::string("fee 100");
+  int loads = 0;
+  auto load = [&](CacheAside::Done loaded) {
+    ++loads;
+    loaded(source);
+  };
+  std::vector<std::string> answers;
+  auto answer = [&](Result<std::string> value) { answers.push_back(value_or_code(value)); };
+  aside.get_async("merchant:config:mer_1", 60'000, load, answer);
+  aside.get_async("merchant:config:mer_1", 60'000, load, answer);
+  EXPECT_EQ(loads, 1);
+
+  source = not_found("no merchant mer_2");
+  aside.get_async("merchant:config:mer_2", 60'000, load, answer);
+  aside.get_async("merchant:config:mer_2", 60'000, load, answer);
+  EXPECT_EQ(loads, 3) << "a loader's problem is not kept";
+  EXPECT_EQ(answers, (std::vector<std::string>{"fee 100", "fee 100", "not_found", "not_found"}));
 }
 
 }  // namespace

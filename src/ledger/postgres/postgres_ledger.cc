@@ -270,6 +270,18 @@ void PostgresLedger::transfer_async(const std::string& id, ReadDone<Transfer> do
   run_async(transfer_read(id), std::move(done));
 }
 
+void PostgresLedger::merchant_async(const std::string& id, ReadDone<Merchant> done) {
+  run_async(merchant_read(id), std::move(done));
+}
+
+void PostgresLedger::payment_method_async(const std::string& id, ReadDone<PaymentMethod> done) {
+  run_async(payment_method_read(id), std::move(done));
+}
+
+void PostgresLedger::fx_rate_async(const std::string& base, const std::string& quote, ReadDone<FxRate> done) {
+  run_async(fx_rate_read(base, quote), std::move(done));
+}
+
 void PostgresLedger::payment_async(const std::string& id, ReadDone<Payment> done) {
   run_async(payment_read(id), std::move(done));
 }
@@ -278,26 +290,10 @@ void PostgresLedger::payments_async(const std::string& merchant, const Page& pag
   run_async(payments_read(merchant, page), std::move(done));
 }
 
-Result<std::vector<TrialBalanceLine>> PostgresLedger::trial_balance() {
-  return read<std::vector<TrialBalanceLine>>([&](Connection& c) -> Result<std::vector<TrialBalanceLine>> {
-    // One snapshot for both statements.
-    c.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    Rows sums = c.query("SELECT currency, sum(balance)::bigint FROM accounts GROUP BY currency ORDER BY currency",
-                        Parameters{});
-    Rows system = c.query(std::string("SELECT ") + account_columns +
-                              " FROM accounts WHERE role IS NOT NULL ORDER BY currency, role",
-                          Parameters{});
-    c.execute("COMMIT");
-    std::vector<TrialBalanceLine> lines;
-    for (int row = 0; row < sums.size(); ++row) lines.push_back({sums.text(row, 0), sums.integer(row, 1), {}});
-    for (int row = 0; row < system.size(); ++row) {
-      Account account = read_account(system, row);
-      for (auto& line : lines) {
-        if (line.currency == account.currency) line.system_accounts.push_back(account);
-      }
-    }
-    return lines;
-  });
+Result<std::vector<TrialBalanceLine>> PostgresLedger::trial_balance() { return run_blocking(trial_balance_read()); }
+
+void PostgresLedger::trial_balance_async(ReadDone<std::vector<TrialBalanceLine>> done) {
+  run_async(trial_balance_read(), std::move(done));
 }
 
 Result<std::vector<Payment>> PostgresLedger::pending_card_payments(std::int64_t older_than_ms, int limit) {
@@ -312,9 +308,11 @@ Result<std::vector<Payment>> PostgresLedger::pending_card_payments(std::int64_t 
 }
 
 Result<bool> PostgresLedger::has_idempotency_key(const std::string& key) {
-  return read<bool>([&](Connection& c) -> Result<bool> {
-    return c.query("SELECT 1 FROM idempotency_keys WHERE key = $1", Parameters().add(key)).size() != 0;
-  });
+  return run_blocking(idempotency_key_read(key));
+}
+
+void PostgresLedger::has_idempotency_key_async(const std::string& key, ReadDone<bool> done) {
+  run_async(idempotency_key_read(key), std::move(done));
 }
 
 Result<std::int64_t> PostgresLedger::purge_idempotency(std::int64_t created_before_ms) {

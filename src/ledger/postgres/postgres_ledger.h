@@ -95,10 +95,15 @@ class PostgresLedger final : public Ledger {
   void account_async(const std::string& id, ReadDone<Account> done) override;
   void entries_async(const std::string& account, const Page& page, ReadDone<List<Entry>> done) override;
   void transfer_async(const std::string& id, ReadDone<Transfer> done) override;
+  void merchant_async(const std::string& id, ReadDone<Merchant> done) override;
+  void payment_method_async(const std::string& id, ReadDone<PaymentMethod> done) override;
   void payment_async(const std::string& id, ReadDone<Payment> done) override;
   void payments_async(const std::string& merchant, const Page& page, ReadDone<List<Payment>> done) override;
+  void fx_rate_async(const std::string& base, const std::string& quote, ReadDone<FxRate> done) override;
+  void trial_balance_async(ReadDone<std::vector<TrialBalanceLine>> done) override;
   Result<std::vector<Payment>> pending_card_payments(std::int64_t older_than_ms, int limit) override;
   Result<bool> has_idempotency_key(const std::string& key) override;
+  void has_idempotency_key_async(const std::string& key, ReadDone<bool> done) override;
   Result<std::int64_t> purge_idempotency(std::int64_t created_before_ms) override;
   Stats stats() override;
   bool healthy() override;

@@ -1,7 +1,9 @@
 #include "ledger/postgres/reads.h"
 
+#include <algorithm>
 #include <cassert>
 #include <optional>
+#include <string_view>
 
 #include "ledger/postgres/rows.h"
 #include "ledger/rows.h"
@@ -11,6 +13,10 @@ namespace {
 
 std::string select_from(const char* columns, const std::string& rest) {
   return std::string("SELECT ") + columns + " FROM " + rest;
+}
+
+constexpr int column_count(std::string_view columns) {
+  return static_cast<int>(std::count(columns.begin(), columns.end(), ',')) + 1;
 }
 
 // A read of one row found by its key: not_found with `missing` when there
@@ -60,6 +66,15 @@ const std::vector<ReadStatement>& read_statements() {
       {"read_payments_page",
        select_from(payment_columns,
                    "payments WHERE merchant = $1 AND id COLLATE \"C\" < $2 ORDER BY id COLLATE \"C\" DESC LIMIT $3")},
+      {"read_idempotency_key", "SELECT 1 FROM idempotency_keys WHERE key = $1"},
+      // Every currency's sum, joined with its system accounts (none: one
+      // row of NULL account columns). The sums' columns are renamed so the
+      // account columns name the accounts view alone.
+      {"read_trial_balance",
+       std::string("SELECT ") + account_columns +
+           ", sum_currency, sum_balance FROM (SELECT currency AS sum_currency, sum(balance)::bigint AS sum_balance "
+           "FROM accounts GROUP BY currency) sums LEFT JOIN accounts ON currency = sum_currency AND role IS NOT NULL "
+           "ORDER BY sum_currency, role"},
   };
   return statements;
 }
@@ -123,6 +138,36 @@ Read<List<Payment>> payments_read(const std::string& merchant, const Page& page)
     assert(rows.size() == 2);
     if (rows[0].size() == 0) return invalid_request("no merchant " + merchant, "merchant");
     return page_from_rows(rows[1], page.limit, read_payment);
+  };
+  return read;
+}
+
+Read<bool> idempotency_key_read(const std::string& key) {
+  Read<bool> read;
+  read.statements.push_back({"read_idempotency_key", Parameters().add(key)});
+  read.answer = [](std::vector<Rows>& rows) -> Result<bool> {
+    assert(rows.size() == 1);
+    return rows[0].size() != 0;
+  };
+  return read;
+}
+
+Read<std::vector<TrialBalanceLine>> trial_balance_read() {
+  Read<std::vector<TrialBalanceLine>> read;
+  read.statements.push_back({"read_trial_balance", Parameters()});
+  read.answer = [](std::vector<Rows>& rows) -> Result<std::vector<TrialBalanceLine>> {
+    assert(rows.size() == 1);
+    constexpr int sum_currency_column = column_count(account_columns);  // after the account columns
+    std::vector<TrialBalanceLine> lines;
+    for (int row = 0; row < rows[0].size(); ++row) {
+      std::string currency = rows[0].text(row, sum_currency_column);
+      if (lines.empty() || lines.back().currency != currency) {
+        lines.push_back({currency, rows[0].integer(row, sum_currency_column + 1), {}});
+      }
+      if (!rows[0].is_null(row, 0)) lines.back().system_accounts.push_back(read_account(rows[0], row));
+    }
+    assert(lines.size() <= static_cast<std::size_t>(rows[0].size()));
+    return lines;
   };
   return read;
 }

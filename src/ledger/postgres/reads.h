@@ -43,5 +43,10 @@ Read<Payment> payment_read(const std::string& id);
 Read<FxRate> fx_rate_read(const std::string& base, const std::string& quote);
 // 400 invalid_request (param merchant) for a merchant that does not exist.
 Read<List<Payment>> payments_read(const std::string& merchant, const Page& page);
+// Whether an idempotency record (completed or started) exists for `key`.
+Read<bool> idempotency_key_read(const std::string& key);
+// Each currency's sum of balances and its system accounts, from one
+// snapshot (a single statement).
+Read<std::vector<TrialBalanceLine>> trial_balance_read();
 
 }  // namespace payd::ledger::postgres

@@ -97,9 +97,20 @@ TEST(PostgresLedgerTest, WritesReplaysReadsPagesAndPurges) {
   EXPECT_EQ(node.ledger->purge_idempotency(node.clock.now_ms() - 3'600'000).value(), 0);
   EXPECT_EQ(node.ledger->purge_idempotency(node.clock.now_ms() + 1).value(), 1);
   EXPECT_FALSE(node.ledger->has_idempotency_key("key-1").value());
+  // A currency with accounts but no money moved yet has a line too.
+  ASSERT_EQ(node.run(CreateAccount{"EUR", AccountType::customer, 0, "{}"}).reply.status, 201u);
   std::vector<TrialBalanceLine> lines = node.ledger->trial_balance().value();
-  ASSERT_EQ(lines.size(), 1u);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].currency, "EUR");
   EXPECT_EQ(lines[0].sum, 0);
+  EXPECT_TRUE(lines[0].system_accounts.empty());
+  EXPECT_EQ(lines[1].currency, "USD");
+  EXPECT_EQ(lines[1].sum, 0);
+  ASSERT_FALSE(lines[1].system_accounts.empty()) << "the deposit came from a system account";
+  for (const Account& account : lines[1].system_accounts) {
+    EXPECT_EQ(account.currency, "USD");
+    EXPECT_NE(account.role, SystemRole::none);
+  }
   node.ledger->shutdown();
   expect_ledger_balances(url);
 }
