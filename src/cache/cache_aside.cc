@@ -6,6 +6,13 @@
 #include <thread>
 
 namespace payd::cache {
+namespace {
+
+// What invalidate() leaves in Redis in place of a value: not a wrapped
+// value, so never mistaken for one.
+constexpr std::string_view tombstone = "payd:invalidated";
+
+}  // namespace
 
 // One load in progress for a key; later askers wait for its result.
 struct CacheAside::Flight {
@@ -195,7 +202,7 @@ std::optional<std::optional<std::string>> CacheAside::redis_lookup(const std::st
     redis_->count(key, RedisCache::Outcome::error);
     return std::nullopt;
   }
-  if (reply->is_nil()) {
+  if (reply->is_nil() || (reply->type == redis::Reply::Type::bulk && reply->text == tombstone)) {
     redis_->count(key, RedisCache::Outcome::miss);
     return std::optional<std::string>();
   }
@@ -211,7 +218,7 @@ void CacheAside::count_load(const std::string& key) {
 }
 
 void CacheAside::store_loaded(const std::string& key, std::int64_t ttl_ms, const Result<std::string>& loaded) {
-  if (loaded.ok() && redis_->healthy()) redis_->set_async(key, loaded.value(), jittered(ttl_ms));
+  if (loaded.ok() && redis_->healthy()) redis_->add_async(key, loaded.value(), jittered(ttl_ms));
 }
 
 Result<std::string> CacheAside::load_through_redis(const std::string& key, std::int64_t ttl_ms, const Loader& load) {
@@ -320,7 +327,8 @@ Result<std::string> CacheAside::get_without_redis(const std::string& key, const 
 void CacheAside::invalidate(const std::string& key, std::function<void()> then) {
   l1_drop(key);
   if (!redis_) return then();
-  redis_->commands_async({{"DEL", key}, {"PUBLISH", options_.channel, key}},
+  redis_->commands_async({{"SET", key, std::string(tombstone), "PX", std::to_string(options_.tombstone_ms)},
+                          {"PUBLISH", options_.channel, key}},
                          [this, key, then = std::move(then)](std::optional<std::vector<redis::Reply>> replies) {
                            if (!replies) redis_->count(key, RedisCache::Outcome::error);
                            then();

@@ -13,11 +13,15 @@
 //      (SET NX PX) so only one node loads a cold key: the others wait a
 //      bounded time for the value to appear, then load it themselves.
 // The value is stored in Redis with its TTL plus up to 10% random jitter,
-// so keys written together do not expire together.
+// so keys written together do not expire together, and only where the key
+// is absent (SET NX).
 //
 // invalidate() runs after every write of the source: it drops the L1 copy,
-// deletes the Redis key and publishes the key on the invalidation channel,
-// so every node drops its L1 copy at once. After a reconnect of the
+// replaces the Redis value with a short-lived tombstone and publishes the
+// key on the invalidation channel, so every node drops its L1 copy at once.
+// The tombstone (a miss to readers) keeps out a value loaded before the
+// write whose store reaches Redis after it: without it that stale value
+// would be served until its TTL. After a reconnect of the
 // subscription (messages may have been missed) the whole L1 is dropped.
 //
 // The database can be a second invalidation channel: PostgreSQL notifies
@@ -63,6 +67,7 @@ struct CacheAsideOptions {
   std::int64_t l1_ttl_ms = 2'000;
   std::int64_t lock_ms = 500;       // the cross-node loader lock's lifetime
   std::int64_t lock_wait_ms = 100;  // how long a node waits on another's load
+  std::int64_t tombstone_ms = 2'000;  // how long an invalidated key refuses stores
   std::string channel = "payd:cache:invalidate";
   bool single_node = false;  // no other process writes the source (see above)
 };

@@ -124,7 +124,10 @@ RedisCache::RedisCache(redis::Client& client, resilience::CircuitBreaker& breake
       value_bytes_max_(value_bytes_max),
       families_(std::make_unique<Families>()) {}
 
-RedisCache::~RedisCache() = default;
+RedisCache::~RedisCache() {
+  std::lock_guard lock(liveness_->mutex);  // waits for a callback running on the client's thread
+  liveness_->alive = false;
+}
 
 RedisCache::Family& RedisCache::family(const std::string& key) {
   std::string name = key_family(key);
@@ -180,7 +183,10 @@ std::optional<std::vector<redis::Reply>> replies_of(std::vector<redis::Response>
 void RedisCache::commands_async(std::vector<redis::Command> commands,
                                 std::function<void(std::optional<std::vector<redis::Reply>>)> done) {
   if (!breaker_.allow()) return done(std::nullopt);
-  client_.execute_all(std::move(commands), [this, done = std::move(done)](std::vector<redis::Response> responses) {
+  client_.execute_all(std::move(commands), [this, liveness = liveness_,
+                                            done = std::move(done)](std::vector<redis::Response> responses) {
+    std::lock_guard lock(liveness->mutex);
+    if (!liveness->alive) return;
     std::optional<std::vector<redis::Reply>> replies = replies_of(std::move(responses));
     record(replies.has_value());
     done(std::move(replies));
@@ -222,8 +228,9 @@ void RedisCache::set(const std::string& key, std::string value, std::int64_t ttl
 }
 
 void RedisCache::send(redis::Command command) {
-  client_.execute(std::move(command), [this](redis::Response response) {
-    record(response.ok() && !response.reply->is_error());
+  client_.execute(std::move(command), [this, liveness = liveness_](redis::Response response) {
+    std::lock_guard lock(liveness->mutex);
+    if (liveness->alive) record(response.ok() && !response.reply->is_error());
   });
 }
 
@@ -231,6 +238,12 @@ void RedisCache::set_async(const std::string& key, std::string value, std::int64
   if (!breaker_.allow()) return;
   count(key, Outcome::write);
   send({"SET", key, wrap_value(value), "PX", std::to_string(std::max<std::int64_t>(ttl_ms, 1))});
+}
+
+void RedisCache::add_async(const std::string& key, std::string value, std::int64_t ttl_ms) {
+  if (!breaker_.allow()) return;
+  count(key, Outcome::write);
+  send({"SET", key, wrap_value(value), "NX", "PX", std::to_string(std::max<std::int64_t>(ttl_ms, 1))});
 }
 
 void RedisCache::erase_async(const std::string& key) {

@@ -65,6 +65,8 @@ class RedisCache final : public Cache {
   // Fire-and-forget forms for paths that must not wait (after a response is
   // decided): a failure counts against the breaker, nothing falls back.
   void set_async(const std::string& key, std::string value, std::int64_t ttl_ms);
+  // set_async() only when the key is absent (SET NX).
+  void add_async(const std::string& key, std::string value, std::int64_t ttl_ms);
   void erase_async(const std::string& key);
 
   // Sends a command through the breaker; nullopt when Redis did not answer
@@ -73,7 +75,7 @@ class RedisCache final : public Cache {
   // Several commands in one round trip, through the breaker as one call,
   // without waiting: `done` gets the replies, or nullopt when any of them
   // failed. It runs on the Redis client's thread (at once, on the caller's,
-  // while the breaker is open).
+  // while the breaker is open); not at all once this cache is destroyed.
   void commands_async(std::vector<redis::Command> commands,
                       std::function<void(std::optional<std::vector<redis::Reply>>)> done);
 
@@ -101,6 +103,14 @@ class RedisCache final : public Cache {
   std::unique_ptr<Families> families_;
   std::uint64_t member_counter_ = 0;
   std::mutex member_mutex_;
+  // Callbacks of commands still in flight when the cache is destroyed find
+  // it gone and do nothing (their `done` included). Recursive: a callback
+  // may run inside another when the client answers at once.
+  struct Liveness {
+    std::recursive_mutex mutex;
+    bool alive = true;
+  };
+  std::shared_ptr<Liveness> liveness_ = std::make_shared<Liveness>();
 };
 
 }  // namespace payd::cache

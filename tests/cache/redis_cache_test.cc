@@ -281,6 +281,41 @@ TEST_F(CacheAsideTest, AnInvalidationReachesEveryNodesL1) {
   EXPECT_EQ(aside_b.get("merchant:config:mer_2", 60'000, load).value(), "fee 200");
 }
 
+// A load that read the source before a write may store its value after
+// the write's invalidation reached Redis: the tombstone refuses it, so no
+// node is served the old value until its TTL.
+TEST_F(CacheAsideTest, AStoreThatLandsAfterAnInvalidationIsRefused) {
+  CacheAsideOptions quick = options();
+  quick.tombstone_ms = 1'000;
+  Node a(server);
+  Node b(server);
+  CacheAside aside_a(a.cache.get(), a.clock, a.random, a.registry, quick);
+  CacheAside aside_b(b.cache.get(), b.clock, b.random, b.registry, quick);
+  const std::string key = "merchant:config:mer_3";
+  auto invalidated = SteadyClock::now();
+  std::atomic<bool> done{false};
+  aside_a.invalidate(key, [&] { done = true; });
+  ASSERT_TRUE(eventually([&] { return done.load(); }, milliseconds(2'000)));
+  EXPECT_EQ(server.cli("GET " + key), "payd:invalidated");
+
+  // Node b's load read the old config before the write; its store comes last.
+  auto stale = []() -> Result<std::string> { return std::string("fee 100"); };
+  EXPECT_EQ(aside_b.get(key, 60'000, stale).value(), "fee 100");
+  std::this_thread::sleep_until(invalidated + milliseconds(300));  // the store has reached Redis by now
+  EXPECT_EQ(server.cli("GET " + key), "payd:invalidated") << "the stale store was refused";
+
+  // The tombstone is a miss: a reader loads the current config. Once the
+  // tombstone is gone, a load is stored again.
+  auto current = []() -> Result<std::string> { return std::string("fee 250"); };
+  EXPECT_EQ(aside_a.get(key, 60'000, current).value(), "fee 250");
+  std::this_thread::sleep_until(invalidated + milliseconds(1'100));
+  Node c(server);
+  CacheAside aside_c(c.cache.get(), c.clock, c.random, c.registry, quick);
+  EXPECT_EQ(aside_c.get(key, 60'000, current).value(), "fee 250");
+  EXPECT_TRUE(eventually([&] { return server.cli("EXISTS " + key) == "1"; }, milliseconds(2'000)));
+  EXPECT_NE(server.cli("GET " + key), "payd:invalidated");
+}
+
 TEST_F(CacheAsideTest, WithRedisDownReadsGoToTheSourceAndTheL1IsNotUsed) {
   Node node(server, /*deadline_ms=*/50, /*open_ms=*/60'000);
   CacheAside aside(node.cache.get(), node.clock, node.random, node.registry, options());
