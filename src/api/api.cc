@@ -215,9 +215,7 @@ void Api::proceed(std::shared_ptr<Submitting> state) {
 
 Problem Api::key_in_use() {
   keys_in_use_.add();
-  Problem problem = make_problem("idempotency_key_in_use", "a request with this key is being processed");
-  problem.retry_after_s = 1;
-  return problem;
+  return retry_soon("idempotency_key_in_use", "a request with this key is being processed");
 }
 
 void Api::build_and_dispatch(std::shared_ptr<Submitting> state) {

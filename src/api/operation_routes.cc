@@ -51,9 +51,7 @@ void Api::reply_readiness(Call& call, bool ledger_ready) {
   json.member("ledger", ledger_ready ? "ok" : "unavailable").member("cache", cache);
   json.end_object().end_object();
   if (!ledger_ready) {
-    Problem problem = make_problem("unavailable", "the ledger cannot be reached");
-    problem.retry_after_s = 1;
-    return reply_problem(call, problem);
+    return reply_problem(call, retry_soon("unavailable", "the ledger cannot be reached"));
   }
   reply(call, 200, std::move(body));
 }

@@ -68,6 +68,12 @@ Problem make_problem(std::string_view code, std::string detail, std::string para
   return problem;
 }
 
+Problem retry_soon(std::string_view code, std::string detail) {
+  Problem problem = make_problem(code, std::move(detail));
+  problem.retry_after_s = 1;
+  return problem;
+}
+
 Problem invalid_request(std::string detail, std::string param) {
   return make_problem("invalid_request", std::move(detail), std::move(param));
 }

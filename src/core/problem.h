@@ -45,6 +45,9 @@ Problem make_problem(std::string_view code, std::string detail, std::string para
 // Convenience constructors for the common codes.
 Problem invalid_request(std::string detail, std::string param = {});
 Problem not_found(std::string detail);
+// A problem the client may retry after a second (Retry-After: 1):
+// unavailable, overloaded, a key in use.
+Problem retry_soon(std::string_view code, std::string detail);
 
 // The problem+json body, including request_id when not empty. Deterministic:
 // the same problem renders to the same bytes.

@@ -685,9 +685,7 @@ asio::awaitable<bool> Connection::answer_request() {
     server_.release();
   } else {
     server_.metrics.shed.add();
-    Problem problem = make_problem("overloaded", "too many requests in flight");
-    problem.retry_after_s = 1;
-    response_ = problem_response(problem, request_id_);
+    response_ = problem_response(retry_soon("overloaded", "too many requests in flight"), request_id_);
   }
   bool keep_alive = parser_->keep_alive() && !server_.stopping.load();
   bool written = co_await send_response(keep_alive);

@@ -49,9 +49,7 @@ void GroupCommitWriter::submit(Submission submission, std::function<void(Outcome
       return;
     }
   }
-  Problem problem = make_problem("overloaded", "the ledger queue is full");
-  problem.retry_after_s = 1;
-  done(problem_outcome(submission, problem));
+  done(problem_outcome(submission, retry_soon("overloaded", "the ledger queue is full")));
 }
 
 void GroupCommitWriter::loop() {

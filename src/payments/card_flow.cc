@@ -135,8 +135,7 @@ void CardFlow::capture(const Payment& payment, ledger::Submission submission, Do
   std::string payment_id = payment.id;
   Minor amount = payment.amount;
   auto unavailable = [shared_submission, shared_done] {
-    Problem problem = make_problem("gateway_unavailable", "the gateway did not confirm the capture; nothing changed");
-    problem.retry_after_s = 1;
+    Problem problem = retry_soon("gateway_unavailable", "the gateway did not confirm the capture; nothing changed");
     (*shared_done)(ledger::Outcome{ledger::Outcome::Kind::executed,
                                    ledger::Reply{503, render_problem(problem, shared_submission->request_id)}, {}});
   };

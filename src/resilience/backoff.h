@@ -14,7 +14,8 @@ namespace payd::resilience {
 
 // The delay before reconnect attempt `attempt` (0 for the first after a
 // loss): uniform in [0, min(backoff_max_ms, backoff_base_ms * 2^attempt)],
-// drawn from `random`. attempt >= 0, 0 < backoff_base_ms <= backoff_max_ms.
+// drawn from `random`. attempt >= 0 and may grow without bound (the
+// doubling stops at the cap), 0 < backoff_base_ms <= backoff_max_ms.
 std::chrono::milliseconds reconnect_delay(int attempt, int backoff_base_ms, int backoff_max_ms, Random& random);
 
 }  // namespace payd::resilience

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstdio>
 #include <regex>
+#include <sstream>
 
 namespace payd::api_test {
 namespace {
@@ -374,6 +375,17 @@ void PaydSuite::SetUp() {
 void PaydSuite::TearDown() {
   api_.reset();
   if (shared_ && !shared_->running()) ADD_FAILURE() << "payd died during this test; its log:\n" << shared_->log_tail();
+}
+
+std::optional<std::int64_t> metric_value(Api& api, const std::string& series) {
+  std::istringstream metrics(api.get("/metrics").body);
+  std::string line;
+  while (std::getline(metrics, line)) {
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 && line[series.size()] == ' ') {
+      return std::stoll(line.substr(series.size() + 1));
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace payd::api_test

@@ -162,6 +162,10 @@ class Api {
   HttpClient client_;
 };
 
+// The value of one series (name and labels, as /metrics writes them) in
+// the node's /metrics; nullopt when it is not there.
+std::optional<std::int64_t> metric_value(Api& api, const std::string& series);
+
 // Expects a sum of zero for each currency in the trial balance, and a line
 // for each of `currencies`.
 void expect_balanced_at(const char* file, int line, const TrialBalance& balance,

@@ -211,10 +211,7 @@ TEST_F(CacheFaults, RedisKilledUnderLoadFailsNoPaymentAndTheBreakerClosesWhenItR
   // The cache refills lazily: a replay answered by the ledger is copied to
   // Redis, and the next one is answered from there.
   auto fast_replays = [&] {
-    std::string text = api->get("/metrics").body;
-    std::string series = "payd_idempotency_fast_path_total{result=\"replayed\"} ";
-    std::size_t at = text.find(series);
-    return at == std::string::npos ? -1 : std::stoll(text.substr(at + series.size()));
+    return metric_value(*api, "payd_idempotency_fast_path_total{result=\"replayed\"}").value_or(-1);
   };
   const auto& [key, id] = *result.payment_by_key.begin();
   ASSERT_EQ(redis.cli("EXISTS payment:idempotency:" + key), "0") << "the restarted Redis starts empty";

@@ -4,7 +4,6 @@
 // without a rate, and the fx_drift review at capture.
 #include <algorithm>
 #include <chrono>
-#include <sstream>
 #include <thread>
 
 #include "tests/api/api_test.h"
@@ -53,13 +52,9 @@ class FxPayments : public PaydSuite {
     return account ? account->balance : 0;
   }
   std::int64_t drift_reviews() {
-    std::istringstream metrics(api().get("/metrics").body);
-    std::string line;
-    while (std::getline(metrics, line)) {
-      if (line.rfind("payd_fx_drift_reviews_total ", 0) == 0) return std::stoll(line.substr(line.find(' ') + 1));
-    }
-    ADD_FAILURE() << "no payd_fx_drift_reviews_total in /metrics";
-    return -1;
+    std::optional<std::int64_t> reviews = metric_value(api(), "payd_fx_drift_reviews_total");
+    if (!reviews) ADD_FAILURE() << "no payd_fx_drift_reviews_total in /metrics";
+    return reviews.value_or(-1);
   }
 };
 

@@ -31,13 +31,6 @@ class Nodes : public ::testing::Test {
   std::unique_ptr<PaydProcess> second_;
 };
 
-// The value of a counter or gauge series in a node's /metrics, 0 when absent.
-std::int64_t metric(Api& api, const std::string& series) {
-  std::string text = api.get("/metrics").body;
-  std::size_t at = text.find("\n" + series + " ");
-  return at == std::string::npos ? 0 : std::stoll(text.substr(at + series.size() + 2));
-}
-
 boost::json::object transfer_body(const std::string& from, const std::string& to, std::int64_t amount) {
   return {{"from", from}, {"to", to}, {"amount", amount}, {"currency", "USD"}};
 }
@@ -243,13 +236,13 @@ TEST_F(Nodes, WithoutRedisAMerchantChangedOnOneNodeLeavesTheOthersL1) {
   auto third = start_payd_on(url_, {"--rate-limits", "off", "--cache-l1-ttl-ms", "600000"});
   Api a(first_->port());
   Api c(third->port());
-  ASSERT_TRUE(eventually([&] { return metric(c, "payd_cache_database_listening") == 1; }, milliseconds(5'000)));
+  ASSERT_TRUE(eventually([&] { return metric_value(c, "payd_cache_database_listening") == 1; }, milliseconds(5'000)));
   std::string id = string_at(a.create_merchant({{"fee_bps", 100}}), "id").value_or("");
   const std::string hits = "payd_cache_l1_requests_total{family=\"merchant:config\",result=\"hit\"}";
   EXPECT_EQ(int_at(json_of(c.get("/v1/merchants/" + id)), "fee_bps"), 100);
-  std::int64_t hits_before = metric(c, hits);
+  std::int64_t hits_before = metric_value(c, hits).value_or(0);
   EXPECT_EQ(int_at(json_of(c.get("/v1/merchants/" + id)), "fee_bps"), 100);
-  EXPECT_EQ(metric(c, hits), hits_before + 1) << "the second read is served from the L1";
+  EXPECT_EQ(metric_value(c, hits).value_or(0), hits_before + 1) << "the second read is served from the L1";
 
   HttpResponse patched = a.patch("/v1/merchants/" + id, {{"fee_bps", 250}});
   ASSERT_EQ(patched.status, 200) << patched.body;

@@ -15,9 +15,6 @@
 namespace payd::ledger::postgres {
 namespace {
 
-// Beyond this many failures in a row the backoff is at its cap anyway.
-constexpr int reconnect_attempts_counted_max = 30;
-
 // A channel name as an SQL identifier.
 std::string quoted_identifier(const std::string& name) {
   std::string quoted = "\"";
@@ -64,7 +61,7 @@ void NotificationListener::run() {
     if (stopping_) return;
     auto delay = resilience::reconnect_delay(failures, options_.reconnect_backoff_base_ms,
                                              options_.reconnect_backoff_max_ms, random_);
-    if (failures < reconnect_attempts_counted_max) ++failures;
+    ++failures;
     wait(-1, static_cast<int>(delay.count()));
   }
 }

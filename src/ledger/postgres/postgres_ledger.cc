@@ -14,12 +14,7 @@
 namespace payd::ledger::postgres {
 namespace {
 
-
-Problem unavailable(const std::string& detail) {
-  Problem problem = make_problem("unavailable", detail);
-  problem.retry_after_s = 1;
-  return problem;
-}
+Problem unavailable(const std::string& detail) { return retry_soon("unavailable", detail); }
 
 }  // namespace
 

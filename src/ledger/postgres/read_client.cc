@@ -28,14 +28,7 @@
 namespace payd::ledger::postgres {
 namespace {
 
-// Beyond this many failures in a row the backoff is at its cap anyway.
-constexpr int reconnect_attempts_counted_max = 30;
-
-Problem unavailable(const std::string& detail) {
-  Problem problem = make_problem("unavailable", detail);
-  problem.retry_after_s = 1;
-  return problem;
-}
+Problem unavailable(const std::string& detail) { return retry_soon("unavailable", detail); }
 
 struct PendingRead {
   std::vector<PipelinedStatement> statements;
@@ -82,9 +75,7 @@ class ReadClient::Pool : public std::enable_shared_from_this<Pool> {
                              [](const std::unique_ptr<Link>& link) { return link->state == Link::State::idle; });
     if (idle != links_.end()) return start_read(**idle, std::move(read));
     if (waiting_.size() >= options_.waiting_max) {
-      Problem overloaded = make_problem("overloaded", "every ledger read connection is busy");
-      overloaded.retry_after_s = 1;
-      return answer(std::move(read.done), std::move(overloaded));
+      return answer(std::move(read.done), retry_soon("overloaded", "every ledger read connection is busy"));
     }
     if (!backing_off_ && links_.size() < options_.connections_max) start_connecting();
     if (links_.empty()) {
@@ -271,7 +262,7 @@ class ReadClient::Pool : public std::enable_shared_from_this<Pool> {
     backing_off_ = true;
     auto delay = resilience::reconnect_delay(reconnect_attempts_, options_.reconnect_backoff_base_ms,
                                              options_.reconnect_backoff_max_ms, random_);
-    reconnect_attempts_ = std::min(reconnect_attempts_ + 1, reconnect_attempts_counted_max);
+    ++reconnect_attempts_;
     scheduler_.post_after(delay, [pool = weak_from_this()] {
       if (auto alive = pool.lock()) alive->end_backoff();
     });

@@ -68,7 +68,6 @@ std::vector<PreparedStatement> store_statements() {
        "metadata, created_at FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
        "$6::text[], $7::text[], $8::text[], $9::bigint[]) AS u(id, kind, from_account, to_account, amount, "
        "currency, description, metadata, created_at)"},
-      {"select_merchant", std::string("SELECT ") + merchant_columns + " FROM merchants WHERE id = $1"},
       {"select_merchants", std::string("SELECT ") + merchant_columns + " FROM merchants WHERE id = ANY($1::text[])"},
       {"upsert_merchant",
        "INSERT INTO merchants (id, name, settlement_currency, max_amount, fee_bps, fee_fixed, mcc, processor, "
@@ -347,7 +346,7 @@ void PostgresWriteStore::insert_deposit(const Deposit& d) {
 
 std::optional<Merchant> PostgresWriteStore::find_merchant(const std::string& id) {
   if (auto cached = merchants_.find(id); cached != merchants_.end()) return cached->second;
-  Rows rows = connection_.run("select_merchant", Parameters().add(id));
+  Rows rows = connection_.run("select_merchants", Parameters().add(text_array({id})));
   if (rows.size() == 0) return std::nullopt;
   load_merchants(rows);
   return merchants_.at(id);
