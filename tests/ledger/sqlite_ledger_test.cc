@@ -212,5 +212,21 @@ TEST_F(SqliteLedgerTest, BackgroundCheckpointsMoveTheWalIntoTheDatabase) {
   EXPECT_GT(database_bytes(), before);
 }
 
+TEST_F(SqliteLedgerTest, TheWalStartsOverOnceTheCheckpointerHasCopiedIt) {
+  SqliteOptions options;
+  options.path = directory_ + "/ledger.db";
+  options.checkpoint_interval_ms = 5;
+  options.wal_frames_restart_min = 64;
+  ledger_ = std::make_unique<SqliteLedger>(options, ids_, clock_, registry_);
+  ASSERT_TRUE(ledger_->open().ok());
+  std::string a = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
+  // Each deposit is a batch of its own that writes a few 4 KiB frames:
+  // 3000 of them would leave a WAL of tens of MiB if it were never started
+  // over.
+  for (int i = 0; i < 3000; ++i) ASSERT_EQ(submit(MakeDeposit{a, 1, "USD", "{}"}).reply.status, 201u);
+  EXPECT_LT(std::filesystem::file_size(directory_ + "/ledger.db-wal"), 8u << 20);
+  EXPECT_EQ(ledger_->account(a)->balance, 3000);
+}
+
 }  // namespace
 }  // namespace payd::ledger::sqlite

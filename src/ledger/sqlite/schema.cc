@@ -236,9 +236,10 @@ void prepare_database(Connection& connection) {
   // (accounts, recent entries) in memory; both are bounded because mapped
   // pages count in payd's resident memory as the database grows (with 256
   // MiB mapped, RSS passed 150 MiB in a benchmark run; with these it stayed
-  // near 55 MiB at the same throughput). The writer never checkpoints: a background
-  // checkpointer copies the WAL into the database file on the other core
-  // (SqliteLedger), so commits do not wait for that I/O.
+  // near 55 MiB at the same throughput). A background checkpointer copies the
+  // WAL into the database file on the other core (SqliteLedger), so commits
+  // do not wait for that I/O; the writer only copies the last few frames
+  // when the WAL is to start over.
   connection.execute(
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-32768; "
       "PRAGMA mmap_size=67108864; PRAGMA wal_autocheckpoint=0; PRAGMA temp_store=MEMORY;");

@@ -124,11 +124,21 @@ void SqliteLedger::checkpoint_loop() {
         connection->execute("SELECT count(*) FROM schema_migrations");
       }
       Connection::CheckpointResult result = connection->checkpoint(false);
-      if (result.wal_frames >= options_.wal_frames_restart_min) connection->checkpoint(true);
+      if (result.wal_frames >= options_.wal_frames_restart_min) wal_restart_due_ = true;
     } catch (const DatabaseError&) {
       connection.reset();  // try again with a new connection next time
     }
   }
+}
+
+void SqliteLedger::restart_wal() {
+  // The checkpointer has copied all but the last few milliseconds of the
+  // WAL; this copies the rest (and syncs the database file), and once
+  // nothing is left the next write starts the WAL again from its beginning.
+  // A reader still on old frames, or the checkpointer busy, leaves frames
+  // behind: try again after the next commit.
+  Connection::CheckpointResult result = writer_connection_->checkpoint(false);
+  if (result.checkpointed_frames < result.wal_frames) wal_restart_due_ = true;
 }
 
 void SqliteLedger::index_when_idle() {
@@ -153,6 +163,7 @@ std::vector<Outcome> SqliteLedger::commit_batch(std::vector<Item>& items) {
   outcomes.reserve(items.size());
   Executor executor(*store_, ids_, clock_);
   try {
+    if (wal_restart_due_.exchange(false)) restart_wal();
     writer_connection_->execute("BEGIN IMMEDIATE");
     for (Item& item : items) outcomes.push_back(executor.execute(item.submission));
     store_->flush();

@@ -46,7 +46,7 @@ struct SqliteOptions {
   bool index_when_idle = true;
   int index_idle_after_ms = 20;
   int checkpoint_interval_ms = 50;      // how often the WAL is copied into the database
-  int wal_frames_restart_min = 65'536;  // WAL size (4 KiB frames) at which a checkpoint waits to restart it
+  int wal_frames_restart_min = 65'536;  // WAL size (4 KiB frames) at which the writer has it started over
 };
 static_assert(512 <= 16'384, "the default queue must hold at least one full batch");
 
@@ -81,7 +81,14 @@ class SqliteLedger final : public Ledger {
   using Item = QueuedSubmission;
   class ReaderLease;
 
+  // The checkpointer thread copies the WAL into the database without
+  // blocking the writer. Under steady writes it never catches up with the
+  // end of the WAL, so the WAL would only grow: once it holds
+  // wal_frames_restart_min frames the checkpointer asks the writer thread
+  // (between two batches, where no busy-waiting on locks is needed) to copy
+  // the little that is left, after which SQLite starts the WAL over.
   void checkpoint_loop();
+  void restart_wal();
   // Runs `items` in one transaction; returns one outcome per item.
   std::vector<Outcome> commit_batch(std::vector<Item>& items);
   // The writer's idle work: brings the per-account index up to date.
@@ -104,6 +111,7 @@ class SqliteLedger final : public Ledger {
   GroupCommitWriter writer_;
   std::thread checkpointer_;
   std::atomic<bool> healthy_{true};
+  std::atomic<bool> wal_restart_due_{false};
 
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> readers_;

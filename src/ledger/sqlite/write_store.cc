@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <iterator>
 
 #include "ledger/rows.h"
 
@@ -26,15 +27,10 @@ struct SqliteWriteStore::Statements {
         insert_entry(c,
                      "INSERT INTO entries (number, account, transfer, amount, currency, balance_after, sequence, "
                      "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-        clear_run(c, "DELETE FROM temp.index_run_rows"),
-        fill_run(c,
-                 "INSERT INTO temp.index_run_rows (account, sequence, number) SELECT account, sequence, number FROM "
-                 "entries WHERE number > ?1 AND number <= ?2 AND (account, sequence) > (?3, ?4) ORDER BY account, "
-                 "sequence"),
-        index_run_slice(c,
-                        "INSERT INTO entries_by_account (account, sequence, number) SELECT account, sequence, number "
-                        "FROM temp.index_run_rows WHERE rowid > ? AND rowid <= ? ORDER BY rowid"),
-        run_row(c, "SELECT account, sequence FROM temp.index_run_rows WHERE rowid = ?"),
+        select_unindexed(c,
+                         "SELECT account, sequence, number FROM entries WHERE number > ?1 AND number <= ?2 AND "
+                         "(account, sequence) > (?3, ?4)"),
+        insert_index_row(c, "INSERT INTO entries_by_account (account, sequence, number) VALUES (?, ?, ?)"),
         save_run(c, "UPDATE index_run SET through = ?, account = ?, sequence = ? WHERE id = 1"),
         set_indexed_through(c, "UPDATE ledger_state SET value = ? WHERE name = 'entries_indexed_through'"),
         insert_journal(c,
@@ -83,10 +79,8 @@ struct SqliteWriteStore::Statements {
   Statement select_key;
   Statement upsert_key;
   Statement insert_entry;
-  Statement clear_run;
-  Statement fill_run;
-  Statement index_run_slice;
-  Statement run_row;
+  Statement select_unindexed;
+  Statement insert_index_row;
   Statement save_run;
   Statement set_indexed_through;
   Statement insert_journal;
@@ -102,11 +96,6 @@ struct SqliteWriteStore::Statements {
 
 SqliteWriteStore::SqliteWriteStore(Connection& connection, IdGenerator& ids, Clock& clock)
     : connection_(connection), ids_(ids), clock_(clock) {
-  // The run being indexed, in account order: this connection's own scratch
-  // table, rebuilt from index_run after a restart or a rollback.
-  connection_.execute(
-      "CREATE TEMP TABLE IF NOT EXISTS index_run_rows (account TEXT NOT NULL, sequence INTEGER NOT NULL, number "
-      "INTEGER NOT NULL)");
   statements_ = std::make_unique<Statements>(connection);
   load_entry_numbers();
 }
@@ -121,19 +110,21 @@ void SqliteWriteStore::load_entry_numbers() {
   indexed_through_ = state.integer(1);
   run_through_ = state.integer(2);
   assert(indexed_through_ < next_entry_number_ && (run_through_ == 0 || run_through_ > indexed_through_));
-  if (run_through_ > 0) fill_run(state.text(3), state.integer(4));
+  run_.clear();
+  pending_.clear();
+  if (run_through_ > 0) load_unindexed(run_, indexed_through_, run_through_, state.text(3), state.integer(4));
+  load_unindexed(pending_, std::max(indexed_through_, run_through_), next_entry_number_, "", 0);
+}
+
+void SqliteWriteStore::load_unindexed(IndexRows& rows, std::int64_t after_number, std::int64_t through_number,
+                                      const std::string& after_account, std::int64_t after_sequence) {
+  Statement& select = statements_->select_unindexed;
+  ResetOnExit reset(select);
+  select.bind(1, after_number).bind(2, through_number).bind(3, after_account).bind(4, after_sequence);
+  while (select.step()) rows.emplace(IndexKey{select.text(0), select.integer(1)}, select.integer(2));
 }
 
 std::int64_t SqliteWriteStore::unindexed_entries() const { return next_entry_number_ - 1 - indexed_through_; }
-
-void SqliteWriteStore::fill_run(const std::string& after_account, std::int64_t after_sequence) {
-  statements_->clear_run.run();
-  Statement& fill = statements_->fill_run;
-  fill.bind(1, indexed_through_).bind(2, run_through_).bind(3, after_account).bind(4, after_sequence);
-  fill.run();
-  run_rows_ = connection_.changes();  // rowids 1..run_rows_, in account order
-  run_position_ = 0;
-}
 
 void SqliteWriteStore::save_run(const std::string& account, std::int64_t sequence) {
   statements_->save_run.bind(1, run_through_).bind(2, account).bind(3, sequence);
@@ -144,38 +135,37 @@ void SqliteWriteStore::start_index_run() {
   assert(!index_run_active());
   if (unindexed_entries() == 0) return;
   run_through_ = next_entry_number_ - 1;
-  fill_run("", 0);
+  run_ = std::move(pending_);
+  pending_.clear();
   save_run("", 0);
 }
 
 void SqliteWriteStore::index_slice(std::int64_t rows_max) {
   if (!index_run_active()) return;
-  std::int64_t end = std::min(run_position_ + rows_max, run_rows_);
-  statements_->index_run_slice.bind(1, run_position_).bind(2, end);
-  statements_->index_run_slice.run();
-  run_position_ = end;
-  if (run_position_ < run_rows_) {
-    Statement& row = statements_->run_row;
-    ResetOnExit reset(row);
-    row.bind(1, run_position_);
-    [[maybe_unused]] bool found = row.step();
-    assert(found);
-    save_run(row.text(0), row.integer(1));
+  Statement& insert = statements_->insert_index_row;
+  auto row = run_.begin();
+  for (std::int64_t added = 0; added < rows_max && row != run_.end(); ++added, ++row) {
+    insert.bind(1, row->first.account).bind(2, row->first.sequence).bind(3, row->second);
+    insert.run();
+  }
+  if (row != run_.end()) {
+    const IndexKey& last = std::prev(row)->first;
+    save_run(last.account, last.sequence);
+    run_.erase(run_.begin(), row);
     return;
   }
+  run_.clear();
   statements_->set_indexed_through.bind(1, run_through_);
   statements_->set_indexed_through.run();
   indexed_through_ = run_through_;
   run_through_ = 0;
   save_run("", 0);
-  statements_->clear_run.run();
-  run_rows_ = 0;
 }
 
 void SqliteWriteStore::index_entries() {
   while (unindexed_entries() > 0) {
     if (!index_run_active()) start_index_run();
-    index_slice(run_rows_);
+    index_slice(static_cast<std::int64_t>(run_.size()));
   }
 }
 
@@ -265,9 +255,10 @@ void SqliteWriteStore::put_key(const StoredKey& key) {
 
 void SqliteWriteStore::insert_entry(const Entry& entry) {
   Statement& insert = statements_->insert_entry;
-  insert.bind(1, next_entry_number_++).bind(2, entry.account).bind(3, entry.transfer).bind(4, entry.amount);
+  insert.bind(1, next_entry_number_).bind(2, entry.account).bind(3, entry.transfer).bind(4, entry.amount);
   insert.bind(5, entry.currency).bind(6, entry.balance_after).bind(7, entry.sequence).bind(8, entry.created_at_ms);
   insert.run();
+  pending_.emplace(IndexKey{entry.account, entry.sequence}, next_entry_number_++);
 }
 
 void SqliteWriteStore::insert_transfer(const Transfer& transfer) {
