@@ -13,7 +13,7 @@
 // Problems are RFC 9457 bodies with the stable codes of API.md.
 //
 // Thread-safe: handle() is called on the server's threads; ledger outcomes
-// arrive on the writer's thread.
+// arrive on a ledger thread (see ledger.h).
 #pragma once
 
 #include <functional>

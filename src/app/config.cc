@@ -64,6 +64,10 @@ Config parse_config(int argc, char** argv) {
       ->envname("PAYD_IN_FLIGHT_MAX")->check(CLI::Range(1, 1'000'000));
   app.add_option("--batch-size-max", config.batch_size_max, "Ledger commands per transaction (group commit)")
       ->envname("PAYD_BATCH_SIZE_MAX")->check(CLI::Range(1, 65'536));
+  app.add_option("--sqlite-sync", config.sqlite_sync,
+                 "SQLite: 'pipelined' (a second thread fdatasyncs the WAL while the writer goes on) or 'inline' "
+                 "(every COMMIT fsyncs); answers wait for the sync either way")
+      ->envname("PAYD_SQLITE_SYNC")->check(CLI::IsMember({"pipelined", "inline"}));
   app.add_option("--queue-capacity", config.queue_capacity, "Ledger commands queued before 503 overloaded")
       ->envname("PAYD_QUEUE_CAPACITY")->check(CLI::Range(1, 10'000'000));
   app.add_option("--request-timeout-ms", config.request_timeout_ms, "A request must arrive within this (408)")

@@ -16,8 +16,14 @@ GroupCommitWriter::GroupCommitWriter(std::size_t batch_size_max, std::size_t que
       clock_(clock),
       batch_size_(registry.histogram("payd_ledger_batch_size", "Submissions committed per ledger transaction",
                                      metrics::size_buckets())),
-      commit_seconds_(registry.histogram("payd_ledger_commit_seconds", "Time to execute and commit one batch",
+      commit_seconds_(registry.histogram("payd_ledger_commit_seconds",
+                                         "Time to execute and commit one batch (with a durability step, "
+                                         "including the wait for the one before)",
                                          metrics::latency_buckets_s())),
+      durable_seconds_(registry.histogram("payd_ledger_durable_seconds",
+                                          "Time to make the committed batches durable, where that is a step of "
+                                          "its own (SQLite's WAL fdatasync)",
+                                          metrics::latency_buckets_s())),
       queue_depth_(registry.gauge("payd_ledger_queue_depth", "Submissions waiting for the ledger writer")),
       commands_(registry.counter("payd_ledger_commands_total", "Submissions executed by the ledger writer")),
       batches_(registry.counter("payd_ledger_batches_total", "Transactions committed by the ledger writer")),
@@ -31,11 +37,14 @@ GroupCommitWriter::GroupCommitWriter(std::size_t batch_size_max, std::size_t que
 
 GroupCommitWriter::~GroupCommitWriter() { shutdown(); }
 
-void GroupCommitWriter::start(CommitBatch commit_batch, IdleWork idle_work, std::chrono::milliseconds idle_after) {
+void GroupCommitWriter::start(CommitBatch commit_batch, IdleWork idle_work, std::chrono::milliseconds idle_after,
+                              MakeDurable make_durable) {
   assert(!thread_.joinable());
   commit_batch_ = std::move(commit_batch);
   idle_work_ = std::move(idle_work);
   idle_after_ = idle_after;
+  make_durable_ = std::move(make_durable);
+  if (make_durable_) durability_thread_ = std::thread([this] { durability_loop(); });
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -67,7 +76,7 @@ void GroupCommitWriter::loop() {
         continue;
       }
       queue_ready_.wait(lock, has_work);
-      if (queue_.empty()) return;  // stopping and drained
+      if (queue_.empty()) break;  // stopping and drained
       while (!queue_.empty() && batch.size() < batch_size_max_) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -82,12 +91,77 @@ void GroupCommitWriter::loop() {
     batches_.add();
     commands_.add(batch.size());
     assert(outcomes.size() == batch.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (outcomes[i].kind == Outcome::Kind::replayed) replays_.add();
-      if (outcomes[i].reply.status == 422) conflicts_.add();
-      batch[i].done(std::move(outcomes[i]));
+    if (!make_durable_) {
+      answer(batch, outcomes);
+      batch.clear();
+      continue;
     }
-    batch.clear();
+    {
+      std::lock_guard lock(mutex_);
+      committed_.push_back(Committed{std::move(batch), std::move(outcomes)});
+      ++undurable_;
+    }
+    committed_ready_.notify_one();
+    batch = {};
+    batch.reserve(batch_size_max_);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    writer_stopped_ = true;
+  }
+  committed_ready_.notify_one();
+}
+
+std::size_t GroupCommitWriter::take_more(std::vector<QueuedSubmission>& batch) {
+  if (!make_durable_) return 0;
+  std::unique_lock lock(mutex_);
+  queue_ready_.wait(lock, [&] {
+    return undurable_ == 0 || stopping_ || batch.size() >= batch_size_max_ || !queue_.empty();
+  });
+  std::size_t taken = 0;
+  for (; !queue_.empty() && batch.size() < batch_size_max_; ++taken) {
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  queue_depth_.set(static_cast<std::int64_t>(queue_.size()));
+  return taken;
+}
+
+void GroupCommitWriter::durability_loop() {
+  std::vector<Committed> committed;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      committed_ready_.wait(lock, [&] { return writer_stopped_ || !committed_.empty(); });
+      if (committed_.empty()) return;  // the writer stopped and everything is answered
+      committed.swap(committed_);
+    }
+    std::int64_t start_us = clock_.monotonic_us();
+    bool durable = make_durable_();
+    durable_seconds_.observe(static_cast<double>(clock_.monotonic_us() - start_us) / 1e6);
+    {
+      std::lock_guard lock(mutex_);
+      undurable_ -= committed.size();
+    }
+    queue_ready_.notify_all();  // the writer may be waiting in take_more()
+    for (Committed& done : committed) {
+      if (!durable) {
+        Problem problem = retry_soon("unavailable", "the ledger could not make the write durable");
+        for (std::size_t i = 0; i < done.batch.size(); ++i) {
+          done.outcomes[i] = problem_outcome(done.batch[i].submission, problem);
+        }
+      }
+      answer(done.batch, done.outcomes);
+    }
+    committed.clear();
+  }
+}
+
+void GroupCommitWriter::answer(std::vector<QueuedSubmission>& batch, std::vector<Outcome>& outcomes) {
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (outcomes[i].kind == Outcome::Kind::replayed) replays_.add();
+    if (outcomes[i].reply.status == 422) conflicts_.add();
+    batch[i].done(std::move(outcomes[i]));
   }
 }
 
@@ -99,6 +173,7 @@ void GroupCommitWriter::shutdown() {
   queue_ready_.notify_all();
   stopping_signal_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (durability_thread_.joinable()) durability_thread_.join();
 }
 
 Ledger::Stats GroupCommitWriter::stats() {

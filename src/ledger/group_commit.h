@@ -9,13 +9,29 @@
 // how a batch is committed and what happens when it fails; this class owns
 // the queue, the thread, and the batch metrics.
 //
+// A backend whose commits do not wait for the disk (SQLite with
+// synchronous=NORMAL) passes a MakeDurable step: committed batches then go
+// to a second thread, which makes everything committed so far durable in
+// one call (an fdatasync) and only then calls their `done`s. The writer
+// commits the next batch meanwhile, so the fsync is off its path, and one
+// fsync covers every batch committed while the previous one ran (the way a
+// database's WAL writer works). While a sync runs, the backend keeps its
+// transaction open and adds what arrives meanwhile (take_more()), and
+// commits as the sync returns: batches stay as large as when each commit
+// waited for its own fsync (pages written per commit are what the disk
+// pays for), and executing them overlaps the fsync. Nothing is
+// acknowledged before it is durable; until then only the backend's own
+// readers can see it.
+//
 // Work that can wait for a quiet moment (SQLite's per-account index) goes
 // to the idle hook: it runs on the writer thread once the queue has stayed
 // empty for `idle_after`, and once only until the next batch. Under load it
 // never runs, so it never lengthens a batch.
 //
 // Thread safety: submit(), stats() and wait_unless_stopping() from any
-// thread; CommitBatch runs on the writer thread only.
+// thread; CommitBatch runs on the writer thread only, MakeDurable on the
+// durability thread only. `done`s run on the writer thread, or on the
+// durability thread when there is one.
 #pragma once
 
 #include <chrono>
@@ -45,6 +61,9 @@ class GroupCommitWriter {
   // Commits `batch` and returns one outcome per submission, in order.
   using CommitBatch = std::function<std::vector<Outcome>(std::vector<QueuedSubmission>& batch)>;
   using IdleWork = std::function<void()>;
+  // Makes every batch committed before the call durable; false when it
+  // could not (those batches are then answered 503 unavailable).
+  using MakeDurable = std::function<bool()>;
 
   GroupCommitWriter(std::size_t batch_size_max, std::size_t queue_capacity, Clock& clock,
                     metrics::Registry& registry);
@@ -52,11 +71,19 @@ class GroupCommitWriter {
   GroupCommitWriter(const GroupCommitWriter&) = delete;
   GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
 
-  // Starts the writer thread. Call once. `idle_work`, if any, runs as the
+  // Starts the writer thread (and the durability thread when
+  // `make_durable` is given). Call once. `idle_work`, if any, runs as the
   // class comment says.
   void start(CommitBatch commit_batch, IdleWork idle_work = {},
-             std::chrono::milliseconds idle_after = std::chrono::milliseconds(20));
+             std::chrono::milliseconds idle_after = std::chrono::milliseconds(20), MakeDurable make_durable = {});
   void submit(Submission submission, std::function<void(Outcome)> done);
+  // For CommitBatch, on the writer thread, with `batch` executed in an open
+  // transaction: while earlier batches are still being made durable, waits
+  // for submissions and moves them into `batch` (up to batch_size_max);
+  // returns how many it added, 0 when the batch should be committed now
+  // (nothing is waiting to become durable, the batch is full, or the
+  // writer is stopping). Always 0 without a MakeDurable step.
+  std::size_t take_more(std::vector<QueuedSubmission>& batch);
   // Stops accepting, commits what is queued, joins the writer. Idempotent.
   void shutdown();
   Ledger::Stats stats();
@@ -65,7 +92,14 @@ class GroupCommitWriter {
   bool wait_unless_stopping(std::chrono::milliseconds interval);
 
  private:
+  struct Committed {
+    std::vector<QueuedSubmission> batch;
+    std::vector<Outcome> outcomes;
+  };
   void loop();
+  void durability_loop();
+  // Calls each submission's `done` with its outcome.
+  void answer(std::vector<QueuedSubmission>& batch, std::vector<Outcome>& outcomes);
 
   std::size_t batch_size_max_;
   std::size_t queue_capacity_;
@@ -73,16 +107,23 @@ class GroupCommitWriter {
   CommitBatch commit_batch_;
   IdleWork idle_work_;
   std::chrono::milliseconds idle_after_{0};
+  MakeDurable make_durable_;
   std::thread thread_;
+  std::thread durability_thread_;
 
   std::mutex mutex_;
   std::condition_variable queue_ready_;
   std::condition_variable stopping_signal_;
   std::deque<QueuedSubmission> queue_;
   bool stopping_ = false;
+  std::condition_variable committed_ready_;
+  std::vector<Committed> committed_;  // committed, waiting for the durability thread
+  std::size_t undurable_ = 0;         // batches committed and not yet durable
+  bool writer_stopped_ = false;
 
   metrics::Histogram& batch_size_;
   metrics::Histogram& commit_seconds_;
+  metrics::Histogram& durable_seconds_;
   metrics::Gauge& queue_depth_;
   metrics::Counter& commands_;
   metrics::Counter& batches_;

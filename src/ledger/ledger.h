@@ -9,7 +9,8 @@
 // own connections and never wait for the writer.
 //
 // Thread safety: every method may be called from any thread. submit()'s
-// `done` callbacks run on the writer's thread after the transaction is
+// `done` callbacks run on a ledger thread (the writer's, or the one that
+// makes its commits durable, see group_commit.h) after the transaction is
 // durable (or after it failed): they must be short and must not call
 // submit() and wait.
 #pragma once

@@ -9,7 +9,7 @@
 // not answer in time. resume() finishes a payment whose outcome is unknown
 // (its owner died, or it timed out) by asking the gateway first.
 //
-// Thread-safe. Callbacks run on the ledger writer's thread.
+// Thread-safe. Callbacks run on a ledger thread (see ledger.h).
 #pragma once
 
 #include <chrono>

@@ -5,8 +5,11 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace payd::ledger {
 namespace {
@@ -71,6 +74,127 @@ TEST_F(GroupCommitTest, IdleWorkWaitsWhileSubmissionsKeepArriving) {
   EXPECT_EQ(idle_runs_, 0);
   writer_.shutdown();
   EXPECT_EQ(idle_runs_, 0);
+}
+
+// The durability step of a backend whose commits do not wait for the disk:
+// it blocks until the test opens the gate.
+class Gate {
+ public:
+  bool pass() {
+    std::unique_lock lock(mutex_);
+    ++arrivals_;
+    arrived_.notify_all();
+    opened_.wait(lock, [&] { return open_; });
+    return durable_;
+  }
+  void open(bool durable) {
+    std::lock_guard lock(mutex_);
+    open_ = true;
+    durable_ = durable;
+    opened_.notify_all();
+  }
+  void wait_for_arrivals(int arrivals) {
+    std::unique_lock lock(mutex_);
+    arrived_.wait_for(lock, std::chrono::seconds(5), [&] { return arrivals_ >= arrivals; });
+  }
+  int arrivals() {
+    std::lock_guard lock(mutex_);
+    return arrivals_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable opened_;
+  std::condition_variable arrived_;
+  bool open_ = false;
+  bool durable_ = false;
+  int arrivals_ = 0;
+};
+
+class Answers {
+ public:
+  std::function<void(Outcome)> collector() {
+    return [this](Outcome outcome) {
+      std::lock_guard lock(mutex_);
+      statuses_.push_back(outcome.reply.status);
+      bodies_.push_back(outcome.reply.body);
+      answered_.notify_all();
+    };
+  }
+  std::vector<unsigned> wait_for(std::size_t count) {
+    std::unique_lock lock(mutex_);
+    answered_.wait_for(lock, std::chrono::seconds(5), [&] { return statuses_.size() >= count; });
+    return statuses_;
+  }
+  std::vector<std::string> bodies() {
+    std::lock_guard lock(mutex_);
+    return bodies_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable answered_;
+  std::vector<unsigned> statuses_;
+  std::vector<std::string> bodies_;
+};
+
+Submission a_submission() {
+  return Submission{CreateAccount{"USD", AccountType::customer, 0, "{}"}, std::nullopt, "req_test"};
+}
+
+TEST_F(GroupCommitTest, NothingIsAnsweredBeforeItIsDurableAndTheWriterGoesOnMeanwhile) {
+  Gate gate;
+  std::atomic<int> batches{0};
+  writer_.start(
+      [&](std::vector<QueuedSubmission>& batch) {
+        ++batches;
+        return answer_all(batch);
+      },
+      {}, std::chrono::milliseconds(20), [&] { return gate.pass(); });
+  Answers answers;
+  writer_.submit(a_submission(), answers.collector());
+  gate.wait_for_arrivals(1);
+  ASSERT_EQ(gate.arrivals(), 1);
+  EXPECT_EQ(batches, 1);
+  // The durability step is stuck: the writer still commits what comes next.
+  for (int i = 0; i < 3; ++i) writer_.submit(a_submission(), answers.collector());
+  for (int waited_ms = 0; waited_ms < 5000 && batches < 2; waited_ms += 5) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_GE(batches, 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(answers.wait_for(0).empty()) << "answered before the durability step returned";
+
+  gate.open(true);
+  std::vector<unsigned> statuses = answers.wait_for(4);
+  EXPECT_EQ(statuses, std::vector<unsigned>(4, 201u));
+  // The three submitted while the first sync ran shared the second one.
+  EXPECT_EQ(gate.arrivals(), 2);
+}
+
+TEST_F(GroupCommitTest, AFailedDurabilityStepAnswersUnavailable) {
+  Gate gate;
+  gate.open(false);
+  writer_.start(answer_all, {}, std::chrono::milliseconds(20), [&] { return gate.pass(); });
+  Answers answers;
+  writer_.submit(a_submission(), answers.collector());
+  EXPECT_EQ(answers.wait_for(1), std::vector<unsigned>{503u});
+  EXPECT_NE(answers.bodies().front().find("\"code\":\"unavailable\""), std::string::npos)
+      << answers.bodies().front();
+}
+
+TEST_F(GroupCommitTest, ShutdownAnswersWhatWasCommittedOnceItIsDurable) {
+  Gate gate;
+  writer_.start(answer_all, {}, std::chrono::milliseconds(20), [&] { return gate.pass(); });
+  Answers answers;
+  for (int i = 0; i < 5; ++i) writer_.submit(a_submission(), answers.collector());
+  gate.wait_for_arrivals(1);
+  std::thread stop([&] { writer_.shutdown(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(answers.wait_for(0).empty());
+  gate.open(true);
+  stop.join();
+  EXPECT_EQ(answers.wait_for(5), std::vector<unsigned>(5, 201u));
 }
 
 }  // namespace

@@ -231,7 +231,9 @@ constexpr std::array migrations = {migration_1, migration_2, migration_3, migrat
 }  // namespace
 
 void prepare_database(Connection& connection) {
-  // synchronous=FULL: every commit is fsynced before it is acknowledged.
+  // synchronous=FULL: every commit is fsynced before it is acknowledged (the
+  // migrations; SqliteLedger switches its writer to NORMAL and syncs the WAL
+  // on a thread of its own when pipelined_sync is on).
   // A page cache (32 MiB) and memory map (64 MiB) keep the hot B-tree pages
   // (accounts, recent entries) in memory; both are bounded because mapped
   // pages count in payd's resident memory as the database grows (with 256

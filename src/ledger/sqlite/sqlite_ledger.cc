@@ -1,7 +1,12 @@
 #include "ledger/sqlite/sqlite_ledger.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cassert>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <future>
 
 #include "ledger/executor.h"
@@ -98,13 +103,25 @@ Status SqliteLedger::open() {
     writer_connection_ = std::make_unique<Connection>(options_.path, false);
     prepare_database(*writer_connection_);
     store_ = std::make_unique<SqliteWriteStore>(*writer_connection_, ids_, clock_);
+    if (options_.pipelined_sync) {
+      // NORMAL: commits do not sync the WAL (sync_wal() does), checkpoints
+      // still sync it before copying and the database file after.
+      writer_connection_->execute("PRAGMA synchronous=NORMAL");
+      std::string wal = options_.path + "-wal";
+      wal_fd_ = ::open(wal.c_str(), O_RDWR | O_CLOEXEC);
+      if (wal_fd_ < 0) {
+        return make_problem("internal_error", "cannot open the ledger's WAL " + wal + ": " + std::strerror(errno));
+      }
+    }
   } catch (const DatabaseError& error) {
     return make_problem("internal_error", std::string("cannot open the ledger: ") + error.what());
   }
+  GroupCommitWriter::MakeDurable make_durable;
+  if (options_.pipelined_sync) make_durable = [this] { return sync_wal(); };
   GroupCommitWriter::IdleWork idle_work;
   if (options_.index_when_idle) idle_work = [this] { index_when_idle(); };
-  writer_.start([this](std::vector<Item>& batch) { return commit_batch(batch); }, std::move(idle_work),
-                std::chrono::milliseconds(options_.index_idle_after_ms));
+  writer_.start([this](std::vector<Item>& batch) { return commit_batch(batch, true); }, std::move(idle_work),
+                std::chrono::milliseconds(options_.index_idle_after_ms), std::move(make_durable));
   checkpointer_ = std::thread([this] { checkpoint_loop(); });
   return Ok{};
 }
@@ -129,6 +146,11 @@ void SqliteLedger::checkpoint_loop() {
       connection.reset();  // try again with a new connection next time
     }
   }
+}
+
+bool SqliteLedger::sync_wal() {
+  if (!sync_failed_ && ::fdatasync(wal_fd_) != 0) sync_failed_ = true;
+  return !sync_failed_;
 }
 
 void SqliteLedger::restart_wal() {
@@ -158,14 +180,17 @@ void SqliteLedger::index_when_idle() {
   }
 }
 
-std::vector<Outcome> SqliteLedger::commit_batch(std::vector<Item>& items) {
+std::vector<Outcome> SqliteLedger::commit_batch(std::vector<Item>& items, bool extend) {
   std::vector<Outcome> outcomes;
   outcomes.reserve(items.size());
   Executor executor(*store_, ids_, clock_);
   try {
     if (wal_restart_due_.exchange(false)) restart_wal();
     writer_connection_->execute("BEGIN IMMEDIATE");
-    for (Item& item : items) outcomes.push_back(executor.execute(item.submission));
+    std::size_t executed = 0;
+    do {
+      for (; executed < items.size(); ++executed) outcomes.push_back(executor.execute(items[executed].submission));
+    } while (extend && writer_.take_more(items) > 0);
     store_->flush();
     if (!store_->index_run_active() && store_->unindexed_entries() >= options_.unindexed_entries_max) {
       store_->start_index_run();
@@ -199,7 +224,7 @@ std::vector<Outcome> SqliteLedger::commit_each_alone(std::vector<Item>& items) {
   for (Item& item : items) {
     std::vector<Item> single;
     single.push_back(std::move(item));
-    outcomes.push_back(std::move(commit_batch(single).front()));
+    outcomes.push_back(std::move(commit_batch(single, false).front()));
     item = std::move(single.front());
   }
   return outcomes;
@@ -357,11 +382,13 @@ Result<std::int64_t> SqliteLedger::purge_idempotency(std::int64_t created_before
 
 Ledger::Stats SqliteLedger::stats() { return writer_.stats(); }
 
-bool SqliteLedger::healthy() { return healthy_; }
+bool SqliteLedger::healthy() { return healthy_ && !sync_failed_; }
 
 void SqliteLedger::shutdown() {
   writer_.shutdown();
   if (checkpointer_.joinable()) checkpointer_.join();
+  if (wal_fd_ >= 0) ::close(wal_fd_);
+  wal_fd_ = -1;
 }
 
 }  // namespace payd::ledger::sqlite

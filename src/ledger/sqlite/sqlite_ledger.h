@@ -1,8 +1,9 @@
-// SqliteLedger: the embedded ledger (WAL, synchronous=FULL) with group commit.
+// SqliteLedger: the embedded ledger (WAL) with group commit.
 //
 // The group-commit writer's thread (group_commit.h) owns the only
 // read-write connection and commits up to batch_size_max submissions per
-// transaction. A database failure rolls the batch back and runs each of its
+// transaction; another thread fdatasyncs the WAL behind it, and a batch is
+// answered once that has made it durable (pipelined_sync). A database failure rolls the batch back and runs each of its
 // submissions again on its own, so one poisoned submission cannot fail its
 // neighbours. Reads use a small pool of read-only connections (WAL lets them
 // run beside the writer).
@@ -45,6 +46,11 @@ struct SqliteOptions {
   std::int64_t index_slice_rows = 1'024;
   bool index_when_idle = true;
   int index_idle_after_ms = 20;
+  // Commits write the WAL without waiting for the disk and a second thread
+  // fdatasyncs it, answering each batch once a sync that began after its
+  // commit has returned (group_commit.h). false: every COMMIT fsyncs
+  // (synchronous=FULL) on the writer thread.
+  bool pipelined_sync = true;
   int checkpoint_interval_ms = 50;      // how often the WAL is copied into the database
   int wal_frames_restart_min = 65'536;  // WAL size (4 KiB frames) at which the writer has it started over
 };
@@ -89,8 +95,14 @@ class SqliteLedger final : public Ledger {
   // the little that is left, after which SQLite starts the WAL over.
   void checkpoint_loop();
   void restart_wal();
-  // Runs `items` in one transaction; returns one outcome per item.
-  std::vector<Outcome> commit_batch(std::vector<Item>& items);
+  // The durability step of pipelined_sync: fdatasync of the WAL. A failure
+  // is final: after a failed fsync the kernel may have dropped the pages,
+  // and a later fsync that succeeds proves nothing about them.
+  bool sync_wal();
+  // Runs `items` in one transaction; returns one outcome per item. With
+  // `extend`, adds what arrives while the previous batch is being made
+  // durable (GroupCommitWriter::take_more) to `items` and runs it too.
+  std::vector<Outcome> commit_batch(std::vector<Item>& items, bool extend);
   // The writer's idle work: brings the per-account index up to date.
   void index_when_idle();
   std::vector<Outcome> commit_each_alone(std::vector<Item>& items);
@@ -112,6 +124,8 @@ class SqliteLedger final : public Ledger {
   std::thread checkpointer_;
   std::atomic<bool> healthy_{true};
   std::atomic<bool> wal_restart_due_{false};
+  int wal_fd_ = -1;  // the WAL, for sync_wal()
+  std::atomic<bool> sync_failed_{false};
 
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> readers_;
