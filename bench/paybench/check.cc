@@ -126,29 +126,36 @@ std::optional<std::int64_t> checked_sum(const std::vector<std::int64_t>& terms) 
   return sum;
 }
 
-// Money conserved and no test account below zero, from the balances.
+std::string describe_sum(std::optional<std::int64_t> sum) { return sum ? std::to_string(*sum) : "overflow"; }
+
+// Money conserved and no test account below zero, from the balances: the
+// test accounts' in fixture order, then (payment workloads) every merchant's.
 std::vector<CheckResult> check_balances(WorkloadKind workload, const Fixture& fixture, const TrialBalance& before,
                                         const TrialBalance& after, const std::vector<std::int64_t>& balances) {
   CheckResult conserved{"money conserved", false, ""};
   CheckResult not_negative{"no test account below zero", false, ""};
   std::size_t customers = fixture.account_ids.size();
-  std::vector<std::int64_t> customer_balances(balances.begin(),
-                                              balances.begin() + static_cast<std::ptrdiff_t>(customers));
+  std::size_t merchants = pays_merchant(workload) ? fixture.merchants.size() : 0;
+  assert(balances.size() == customers + merchants);
+  auto customers_end = balances.begin() + static_cast<std::ptrdiff_t>(customers);
+  std::vector<std::int64_t> customer_balances(balances.begin(), customers_end);
   std::int64_t lowest = *std::min_element(customer_balances.begin(), customer_balances.end());
   not_negative.passed = lowest >= 0;
   not_negative.detail = "lowest balance " + std::to_string(lowest);
-  std::vector<std::int64_t> terms = {checked_sum(customer_balances).value_or(0)};
-  std::string detail = std::to_string(customers) + " test accounts hold " + std::to_string(terms.front());
+  std::optional<std::int64_t> total = checked_sum(customer_balances);
+  std::string detail = std::to_string(customers) + " test accounts hold " + describe_sum(total);
   if (pays_merchant(workload)) {
-    terms.push_back(balances.back());
-    terms.push_back(after.fees_minor - before.fees_minor);
-    terms.push_back(after.clearing_minor - before.clearing_minor);
-    std::optional<std::int64_t> total = checked_sum(terms);
-    detail += ", merchant " + std::to_string(terms[1]) + ", fees gained " + std::to_string(terms[2]) +
-              ", clearing gained " + std::to_string(terms[3]) + ": in all " +
-              (total ? std::to_string(*total) : "overflow");
+    assert(merchants >= 1);
+    std::optional<std::int64_t> merchants_minor = checked_sum(std::vector<std::int64_t>(customers_end, balances.end()));
+    std::int64_t fees_gained_minor = after.fees_minor - before.fees_minor;
+    std::int64_t clearing_gained_minor = after.clearing_minor - before.clearing_minor;
+    total = total && merchants_minor
+                ? checked_sum({*total, *merchants_minor, fees_gained_minor, clearing_gained_minor})
+                : std::nullopt;
+    detail += ", " + std::to_string(merchants) + (merchants == 1 ? " merchant holds " : " merchants hold ") +
+              describe_sum(merchants_minor) + ", fees gained " + std::to_string(fees_gained_minor) +
+              ", clearing gained " + std::to_string(clearing_gained_minor) + ": in all " + describe_sum(total);
   }
-  std::optional<std::int64_t> total = checked_sum(terms);
   conserved.passed = total == fixture.deposited_minor;
   conserved.detail =
       detail + (conserved.passed ? " = " : " != ") + "deposited " + std::to_string(fixture.deposited_minor);
@@ -167,7 +174,9 @@ CheckResult check_trial_balance(const TrialBalance& after) {
 std::vector<CheckResult> check_money(WorkloadKind workload, const Fixture& fixture, const TrialBalance& before,
                                      const DriveOptions& drive_options, Clock& clock) {
   std::vector<std::string> account_ids = fixture.account_ids;
-  if (pays_merchant(workload)) account_ids.push_back(fixture.merchant_account_id);
+  if (pays_merchant(workload)) {
+    for (const FixtureMerchant& merchant : fixture.merchants) account_ids.push_back(merchant.account_id);
+  }
   auto readings = read_accounts(account_ids, drive_options, clock);
   auto after = read_trial_balance(drive_options, clock, fixture.currency);
   if (!readings.ok() || !after.ok()) {

@@ -11,8 +11,9 @@
 //   amount_exceeds_refundable) are identical (status and body) and at most
 //   one of them is not marked Idempotent-Replayed; no answer is 422.
 // - money conserved: the balances of the test accounts, plus (for payment
-//   workloads) the merchant's account and what the fees and gateway
-//   clearing accounts gained during the run, add up to the deposits.
+//   workloads) the accounts of all the run's merchants and what the fees
+//   and gateway clearing accounts gained during the run, add up to the
+//   deposits.
 // - no test account below zero, and the trial balance's sum is 0 in every
 //   currency.
 // - with retries (fault runs) and a transfer workload, exactly once: keys

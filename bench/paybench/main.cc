@@ -68,6 +68,7 @@ RunDescription describe_run(const Options& options) {
   run.workload = std::string(to_string(options.workload));
   run.connections = options.connections;
   run.accounts = options.accounts;
+  run.merchants = merchants_for(options.workload, options.merchants);
   run.rate_per_s = options.rate_per_s;
   run.duration_s = options.duration_s;
   run.warmup_s = options.warmup_s;
@@ -180,7 +181,7 @@ int run(const Options& options) {
   DriveOptions drive_options = make_drive_options(options, target.value().ports);
   KeyMaker keys(make_run_id(random));
   std::cerr << "paybench: run " << keys.run_id() << ", setting up " << options.accounts << " accounts\n";
-  SetupOptions setup_options{options.workload, options.accounts, options.deposit_minor, "USD"};
+  SetupOptions setup_options{options.workload, options.accounts, options.merchants, options.deposit_minor, "USD"};
   auto fixture = set_up(setup_options, drive_options, keys, clock);
   if (!fixture.ok()) return fail(fixture.message());
   if (!options.setup_only_path.empty()) return write_account_ids(fixture.value(), options.setup_only_path);

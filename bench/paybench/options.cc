@@ -15,6 +15,7 @@ namespace {
 struct RawFlags {
   std::vector<std::string> targets;
   std::string workload = "transfers-uniform";
+  bool merchants_given = false;
   bool smoke = false;
 };
 
@@ -33,9 +34,13 @@ void add_target_flags(CLI::App& app, Options& options, RawFlags& raw) {
 
 void add_load_flags(CLI::App& app, Options& options, RawFlags& raw) {
   app.add_option("--workload", raw.workload,
-                 "transfers-uniform | transfers-zipf | hot-merchant | payment-mix | read-heavy");
+                 "transfers-uniform | transfers-zipf | hot-merchant | payments-uniform | payment-mix | read-heavy");
   app.add_option("--accounts", options.accounts, "Test accounts created and funded")
       ->check(CLI::Range(std::size_t{2}, accounts_max));
+  app.add_option("--merchants", options.merchants,
+                 "Merchants created for payments-uniform, each payment to one drawn uniformly (the other payment "
+                 "workloads pay one merchant)")
+      ->check(CLI::Range(std::size_t{1}, merchants_max));
   app.add_option("--deposit-minor", options.deposit_minor, "Deposit into each account, in minor units")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000'000'000}));
   app.add_option("--connections", options.connections, "Keep-alive connections")
@@ -82,6 +87,9 @@ std::string validate(Options& options, const RawFlags& raw) {
   std::optional<WorkloadKind> workload = parse_workload(raw.workload);
   if (!workload) return "--workload: unknown workload " + raw.workload;
   options.workload = *workload;
+  if (raw.merchants_given && options.workload != WorkloadKind::payments_uniform) {
+    return "--merchants is for --workload payments-uniform only";
+  }
   if (!options.fault_command.empty() && options.fault_at_s >= options.warmup_s + options.duration_s) {
     return "--fault-at-s must fall within the load (warmup + duration)";
   }
@@ -116,6 +124,7 @@ Options parse_options(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     std::exit(app.exit(error) == 0 ? 0 : 2);
   }
+  raw.merchants_given = app.count("--merchants") > 0;
   if (raw.smoke) apply_smoke(app, options);
   std::string error = validate(options, raw);
   if (!error.empty()) {

@@ -24,6 +24,7 @@ struct Options {
 
   WorkloadKind workload = WorkloadKind::transfers_uniform;
   std::size_t accounts = 1000;
+  std::size_t merchants = 100;  // payments-uniform only
   std::int64_t deposit_minor = 100'000'000;
   std::size_t connections = 64;
   double duration_s = 10.0;
@@ -57,6 +58,7 @@ inline constexpr std::size_t smoke_accounts = 50;
 inline constexpr double smoke_duplicate_share = 0.05;
 
 inline constexpr std::size_t accounts_max = 1'000'000;
+inline constexpr std::size_t merchants_max = 100'000;
 inline constexpr double duration_s_max = 3600.0;
 
 // Parses the command line. Exits the process for --help (status 0) and for

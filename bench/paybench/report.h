@@ -19,6 +19,7 @@ struct RunDescription {
   std::string workload;
   std::size_t connections = 0;
   std::size_t accounts = 0;
+  std::size_t merchants = 0;  // paid by the workload; 0 when it pays none
   double rate_per_s = 0.0;  // 0: closed loop
   double duration_s = 0.0;
   double warmup_s = 0.0;

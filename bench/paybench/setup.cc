@@ -67,19 +67,25 @@ Outcome deposit(const SetupOptions& options, const DriveOptions& drive_options, 
   return Done{};
 }
 
-Outcome create_merchant(const SetupOptions& options, const DriveOptions& drive_options, Clock& clock, KeyMaker& keys,
-                        Fixture& fixture) {
-  std::string body;
-  JsonWriter json(body);
-  json.begin_object().member("name", "paybench " + keys.run_id()).member("settlement_currency", options.currency);
-  json.member("max_amount", merchant_max_amount_minor).member("fee_bps", merchant_fee_bps);
-  json.member("fee_fixed", merchant_fee_fixed_minor).end_object();
-  auto created = post_all(drive_options, clock, keys, "/v1/merchants", {std::move(body)});
+// `count` merchants alike but for their names, created concurrently.
+Outcome create_merchants(const SetupOptions& options, std::size_t count, const DriveOptions& drive_options,
+                         Clock& clock, KeyMaker& keys, Fixture& fixture) {
+  std::vector<std::string> bodies;
+  bodies.reserve(count);
+  for (std::size_t index = 0; index < count; ++index) {
+    std::string body;
+    JsonWriter json(body);
+    json.begin_object().member("name", "paybench " + keys.run_id() + " " + std::to_string(index));
+    json.member("settlement_currency", options.currency).member("max_amount", merchant_max_amount_minor);
+    json.member("fee_bps", merchant_fee_bps).member("fee_fixed", merchant_fee_fixed_minor).end_object();
+    bodies.push_back(std::move(body));
+  }
+  auto created = post_all(drive_options, clock, keys, "/v1/merchants", std::move(bodies));
   if (!created.ok()) return Failure{created.message()};
-  fixture.merchant_id = text_member(created.value().front(), "id");
-  fixture.merchant_account_id = text_member(created.value().front(), "account");
-  if (fixture.merchant_id.empty() || fixture.merchant_account_id.empty()) {
-    return Failure{"setup: the merchant has no id or no account"};
+  for (const auto& merchant : created.value()) {
+    FixtureMerchant made{text_member(merchant, "id"), text_member(merchant, "account")};
+    if (made.id.empty() || made.account_id.empty()) return Failure{"setup: a merchant without an id or an account"};
+    fixture.merchants.push_back(std::move(made));
   }
   return Done{};
 }
@@ -105,17 +111,19 @@ Outcome create_payment_method(const DriveOptions& drive_options, Clock& clock, K
 Expected<Fixture> set_up(const SetupOptions& options, const DriveOptions& drive_options, KeyMaker& keys, Clock& clock) {
   assert(options.accounts >= 2);
   assert(options.deposit_minor > 0);
+  assert(options.merchants >= 1);
   Fixture fixture;
   fixture.currency = options.currency;
   Outcome step = create_accounts(options, drive_options, clock, keys, fixture);
   if (step.ok()) step = deposit(options, drive_options, clock, keys, fixture);
-  if (step.ok() && pays_merchant(options.workload))
-    step = create_merchant(options, drive_options, clock, keys, fixture);
+  std::size_t merchants = merchants_for(options.workload, options.merchants);
+  if (step.ok() && merchants > 0) step = create_merchants(options, merchants, drive_options, clock, keys, fixture);
   if (step.ok() && options.workload == WorkloadKind::payment_mix) {
     step = create_payment_method(drive_options, clock, keys, fixture);
   }
   if (!step.ok()) return Failure{step.message()};
   assert(fixture.account_ids.size() == options.accounts);
+  assert(fixture.merchants.size() == merchants);
   return fixture;
 }
 

@@ -1,4 +1,4 @@
-// The setup phase: the accounts, deposits, merchant and card a workload
+// The setup phase: the accounts, deposits, merchants and card a workload
 // needs, created through the API like any client would.
 //
 // Every setup POST carries an Idempotency-Key, so a request that got no
@@ -22,11 +22,12 @@ namespace payd::bench {
 struct SetupOptions {
   WorkloadKind workload = WorkloadKind::transfers_uniform;
   std::size_t accounts = 1000;               // >= 2
+  std::size_t merchants = 100;               // >= 1, for payments-uniform (see merchants_for)
   std::int64_t deposit_minor = 100'000'000;  // into each account
   std::string currency = "USD";
 };
 
-// The merchant the payment workloads pay.
+// The merchants the payment workloads pay.
 inline constexpr std::int64_t merchant_max_amount_minor = 1'000'000;
 inline constexpr int merchant_fee_bps = 290;
 inline constexpr std::int64_t merchant_fee_fixed_minor = 30;

@@ -31,10 +31,11 @@ struct WorkloadName {
   WorkloadKind workload;
   std::string_view name;
 };
-constexpr std::array<WorkloadName, 5> workload_names = {{
+constexpr std::array<WorkloadName, 6> workload_names = {{
     {WorkloadKind::transfers_uniform, "transfers-uniform"},
     {WorkloadKind::transfers_zipf, "transfers-zipf"},
     {WorkloadKind::hot_merchant, "hot-merchant"},
+    {WorkloadKind::payments_uniform, "payments-uniform"},
     {WorkloadKind::payment_mix, "payment-mix"},
     {WorkloadKind::read_heavy, "read-heavy"},
 }};
@@ -68,7 +69,14 @@ std::optional<WorkloadKind> parse_workload(std::string_view name) {
 }
 
 bool pays_merchant(WorkloadKind workload) {
-  return workload == WorkloadKind::hot_merchant || workload == WorkloadKind::payment_mix;
+  return workload == WorkloadKind::hot_merchant || workload == WorkloadKind::payments_uniform ||
+         workload == WorkloadKind::payment_mix;
+}
+
+std::size_t merchants_for(WorkloadKind workload, std::size_t merchants_option) {
+  assert(merchants_option >= 1);
+  if (workload == WorkloadKind::payments_uniform) return merchants_option;
+  return pays_merchant(workload) ? 1 : 0;
 }
 
 std::string_view to_string(RequestKind kind) {
@@ -114,7 +122,8 @@ double uniform_unit(Random& random) {
 WorkloadGenerator::WorkloadGenerator(WorkloadKind workload, const Fixture& fixture, Random& random)
     : workload_(workload), fixture_(fixture), random_(random) {
   assert(fixture_.account_ids.size() >= 2);
-  assert(!pays_merchant(workload_) || !fixture_.merchant_id.empty());
+  assert(!pays_merchant(workload_) || !fixture_.merchants.empty());
+  assert(workload_ == WorkloadKind::payments_uniform || fixture_.merchants.size() <= 1);
   if (workload_ == WorkloadKind::transfers_zipf) zipf_.emplace(fixture_.account_ids.size(), zipf_exponent);
 }
 
@@ -122,7 +131,8 @@ PlannedRequest WorkloadGenerator::next() {
   switch (workload_) {
     case WorkloadKind::transfers_uniform: return transfer(false);
     case WorkloadKind::transfers_zipf: return transfer(true);
-    case WorkloadKind::hot_merchant: return wallet_payment(true);
+    case WorkloadKind::hot_merchant:
+    case WorkloadKind::payments_uniform: return wallet_payment(true);
     case WorkloadKind::payment_mix: return payment_mix();
     case WorkloadKind::read_heavy: return read_heavy();
   }
@@ -152,6 +162,16 @@ std::size_t WorkloadGenerator::pick_account(bool zipf) {
   return static_cast<std::size_t>(random_.uniform(fixture_.account_ids.size()));
 }
 
+// Uniform over the fixture's merchants. Nothing is drawn when there is one
+// (hot-merchant, payment-mix, payments-uniform with --merchants 1), so
+// payments-uniform with one merchant makes exactly the requests hot-merchant
+// makes from the same seed.
+const FixtureMerchant& WorkloadGenerator::pick_merchant() {
+  assert(!fixture_.merchants.empty());
+  if (fixture_.merchants.size() == 1) return fixture_.merchants.front();
+  return fixture_.merchants[static_cast<std::size_t>(random_.uniform(fixture_.merchants.size()))];
+}
+
 std::int64_t WorkloadGenerator::pick_amount() {
   return 1 + static_cast<std::int64_t>(random_.uniform(static_cast<std::uint64_t>(amount_max_minor)));
 }
@@ -167,11 +187,16 @@ PlannedRequest WorkloadGenerator::transfer(bool zipf) {
   return {RequestKind::transfer, post("/v1/transfers", std::move(body))};
 }
 
+// The amount, then the customer account, drawn the same way in every
+// workload that makes wallet payments; then the merchant.
 PlannedRequest WorkloadGenerator::wallet_payment(bool capture) {
+  std::int64_t amount_minor = pick_amount();
+  const std::string& account_id = fixture_.account_ids[pick_account(false)];
+  const FixtureMerchant& merchant = pick_merchant();
   std::string body;
   JsonWriter json(body);
-  json.begin_object().member("amount", pick_amount()).member("currency", fixture_.currency);
-  json.member("merchant", fixture_.merchant_id).member("account", fixture_.account_ids[pick_account(false)]);
+  json.begin_object().member("amount", amount_minor).member("currency", fixture_.currency);
+  json.member("merchant", merchant.id).member("account", account_id);
   json.member("capture", capture).end_object();
   return {RequestKind::wallet_payment, post("/v1/payments", std::move(body))};
 }
@@ -181,7 +206,7 @@ PlannedRequest WorkloadGenerator::card_payment() {
   std::string body;
   JsonWriter json(body);
   json.begin_object().member("amount", pick_amount()).member("currency", fixture_.currency);
-  json.member("merchant", fixture_.merchant_id).member("payment_method", fixture_.payment_method_id);
+  json.member("merchant", pick_merchant().id).member("payment_method", fixture_.payment_method_id);
   json.member("capture", true).end_object();
   return {RequestKind::card_payment, post("/v1/payments", std::move(body))};
 }

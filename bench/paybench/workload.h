@@ -1,7 +1,7 @@
 // What paybench asks of payd: the workloads, as generators of requests.
 //
 // A WorkloadGenerator makes the next fresh request of its workload from the
-// fixture that setup created (accounts, merchant, card) and from what it
+// fixture that setup created (accounts, merchants, card) and from what it
 // learnt from earlier answers (payments to capture or refund, transfers to
 // read back). It knows nothing of connections, timing, idempotency keys or
 // duplicates; the load phase adds those. Sans-I/O, single-threaded.
@@ -20,12 +20,19 @@
 
 namespace payd::bench {
 
-enum class WorkloadKind { transfers_uniform, transfers_zipf, hot_merchant, payment_mix, read_heavy };
+// hot-merchant and payments-uniform send the same captured wallet payments
+// (same amounts, same choice of customer account); hot-merchant pays one
+// merchant, payments-uniform one drawn uniformly from several, so the two
+// together measure what a single hot merchant account costs.
+enum class WorkloadKind { transfers_uniform, transfers_zipf, hot_merchant, payments_uniform, payment_mix, read_heavy };
 
 std::string_view to_string(WorkloadKind workload);
 std::optional<WorkloadKind> parse_workload(std::string_view name);
-// Workloads that pay a merchant (and so need one, and read the fees).
+// Workloads that pay merchants (and so need them, and read the fees).
 bool pays_merchant(WorkloadKind workload);
+// How many merchants setup creates for `workload`: `merchants_option` (>= 1)
+// for payments-uniform, 1 for the other workloads that pay merchants, else 0.
+std::size_t merchants_for(WorkloadKind workload, std::size_t merchants_option);
 
 enum class RequestKind { transfer, wallet_payment, card_payment, capture, refund, get_account, get_transfer };
 
@@ -33,14 +40,19 @@ std::string_view to_string(RequestKind kind);
 // Whether requests of this kind move money (and so carry an Idempotency-Key).
 bool moves_money(RequestKind kind);
 
+// A merchant setup created, and its ledger account.
+struct FixtureMerchant {
+  std::string id;
+  std::string account_id;
+};
+
 // What setup created for the run. Test accounts hold only this run's money.
 struct Fixture {
   std::string currency;
   std::vector<std::string> account_ids;
-  std::string merchant_id;           // empty unless the workload pays a merchant
-  std::string merchant_account_id;   // the merchant's ledger account
-  std::string payment_method_id;     // the tokenised test card (payment-mix only)
-  std::int64_t deposited_minor = 0;  // sum of the acknowledged deposits
+  std::vector<FixtureMerchant> merchants;  // merchants_for(workload, ...) of them
+  std::string payment_method_id;           // the tokenised test card (payment-mix only)
+  std::int64_t deposited_minor = 0;        // sum of the acknowledged deposits
 };
 
 // A request of the workload, before the load phase gives it a key.
@@ -71,7 +83,9 @@ class WorkloadGenerator {
   static constexpr std::size_t remembered_ids_max = 4096;
   static constexpr double zipf_exponent = 0.99;
 
-  // `fixture` must outlive the generator and hold at least two accounts.
+  // `fixture` must outlive the generator and hold at least two accounts;
+  // for a workload that pays merchants, at least one merchant, and exactly
+  // one unless the workload is payments-uniform.
   WorkloadGenerator(WorkloadKind workload, const Fixture& fixture, Random& random);
 
   PlannedRequest next();
@@ -87,6 +101,7 @@ class WorkloadGenerator {
   PlannedRequest payment_mix();
   PlannedRequest read_heavy();
   std::size_t pick_account(bool zipf);
+  const FixtureMerchant& pick_merchant();
   std::int64_t pick_amount();
 
   WorkloadKind workload_;
