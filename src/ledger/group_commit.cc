@@ -78,11 +78,7 @@ void GroupCommitWriter::loop() {
       }
       queue_ready_.wait(lock, has_work);
       if (queue_.empty()) break;  // stopping and drained
-      while (!queue_.empty() && batch.size() < batch_size_max_) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      queue_depth_.set(static_cast<std::int64_t>(queue_.size()));
+      take_queued(batch);
     }
     idle_work_due = true;
     std::int64_t start_us = clock_.monotonic_us();
@@ -119,6 +115,10 @@ std::size_t GroupCommitWriter::take_more(std::vector<QueuedSubmission>& batch) {
   queue_ready_.wait(lock, [&] {
     return undurable_ == 0 || stopping_ || batch.size() >= batch_size_max_ || !queue_.empty();
   });
+  return take_queued(batch);
+}
+
+std::size_t GroupCommitWriter::take_queued(std::vector<QueuedSubmission>& batch) {
   std::size_t taken = 0;
   for (; !queue_.empty() && batch.size() < batch_size_max_; ++taken) {
     batch.push_back(std::move(queue_.front()));

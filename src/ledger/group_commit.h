@@ -99,6 +99,9 @@ class GroupCommitWriter {
   };
   void loop();
   void durability_loop();
+  // Moves queued submissions into `batch`, up to batch_size_max; returns
+  // how many. With mutex_ held.
+  std::size_t take_queued(std::vector<QueuedSubmission>& batch);
   // Calls each submission's `done` with its outcome.
   void answer(std::vector<QueuedSubmission>& batch, std::vector<Outcome>& outcomes);
 
