@@ -68,11 +68,6 @@ Config parse_config(int argc, char** argv) {
                  "SQLite: 'pipelined' (a second thread fdatasyncs the WAL while the writer goes on) or 'inline' "
                  "(every COMMIT fsyncs); answers wait for the sync either way")
       ->envname("PAYD_SQLITE_SYNC")->check(CLI::IsMember({"pipelined", "inline"}));
-  app.add_option("--postgres-sync", config.postgres_sync,
-                 "PostgreSQL: 'pipelined' (the writer commits with synchronous_commit off and a second connection "
-                 "flushes the WAL while it goes on) or 'inline' (every COMMIT waits for its flush); answers wait "
-                 "for the flush either way")
-      ->envname("PAYD_POSTGRES_SYNC")->check(CLI::IsMember({"pipelined", "inline"}));
   app.add_option("--queue-capacity", config.queue_capacity, "Ledger commands queued before 503 overloaded")
       ->envname("PAYD_QUEUE_CAPACITY")->check(CLI::Range(1, 10'000'000));
   app.add_option("--request-timeout-ms", config.request_timeout_ms, "A request must arrive within this (408)")

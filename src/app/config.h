@@ -21,7 +21,6 @@ struct Config {
   std::size_t batch_size_max = 512;
   std::size_t queue_capacity = 16'384;
   std::string sqlite_sync = "pipelined";  // or "inline"
-  std::string postgres_sync = "pipelined";  // or "inline"
   int request_timeout_ms = 10'000;
   int idle_timeout_ms = 60'000;
   int shutdown_grace_ms = 5'000;

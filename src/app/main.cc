@@ -96,7 +96,6 @@ std::unique_ptr<ledger::Ledger> open_ledger(const Config& config, IdGenerator& i
     options.url = config.ledger;
     options.batch_size_max = config.batch_size_max;
     options.queue_capacity = queue_capacity;
-    options.pipelined_commit = config.postgres_sync == "pipelined";
     auto ledger = std::make_unique<ledger::postgres::PostgresLedger>(options, ids, clock, random, registry);
     if (Status opened = ledger->open(); !opened.ok()) fail(opened.problem().detail);
     return ledger;

@@ -22,8 +22,7 @@ GroupCommitWriter::GroupCommitWriter(std::size_t batch_size_max, std::size_t que
                                          metrics::latency_buckets_s())),
       durable_seconds_(registry.histogram("payd_ledger_durable_seconds",
                                           "Time to make the committed batches durable, where that is a step of "
-                                          "its own (SQLite's WAL fdatasync, PostgreSQL's synchronous commit on a "
-                                          "second connection)",
+                                          "its own (SQLite's WAL fdatasync)",
                                           metrics::latency_buckets_s())),
       queue_depth_(registry.gauge("payd_ledger_queue_depth", "Submissions waiting for the ledger writer")),
       commands_(registry.counter("payd_ledger_commands_total", "Submissions executed by the ledger writer")),

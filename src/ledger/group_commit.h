@@ -10,18 +10,17 @@
 // the queue, the thread, and the batch metrics.
 //
 // A backend whose commits do not wait for the disk (SQLite with
-// synchronous=NORMAL, PostgreSQL with synchronous_commit off) passes a
-// MakeDurable step: committed batches then go to a second thread, which
-// makes everything committed so far durable in one call (an fdatasync, or a
-// synchronous commit on another connection) and only then calls their
-// `done`s. The writer commits the next batch meanwhile, so the flush is off
-// its path, and one flush covers every batch committed while the previous
-// one ran (the way a database's WAL writer works). While a sync runs, a
-// backend may keep its transaction open and add what arrives meanwhile
-// (take_more(), SQLite does), committing as the sync returns: batches stay
-// as large as when each commit waited for its own fsync (pages written per
-// commit are what the disk pays for), and executing them overlaps the
-// fsync. Nothing is acknowledged before it is durable; until then only
+// synchronous=NORMAL) passes a MakeDurable step: committed batches then go
+// to a second thread, which makes everything committed so far durable in
+// one call (an fdatasync) and only then calls their `done`s. The writer
+// commits the next batch meanwhile, so the fsync is off its path, and one
+// fsync covers every batch committed while the previous one ran (the way a
+// database's WAL writer works). While a sync runs, the backend keeps its
+// transaction open and adds what arrives meanwhile (take_more()), and
+// commits as the sync returns: batches stay as large as when each commit
+// waited for its own fsync (pages written per commit are what the disk
+// pays for), and executing them overlaps the fsync. Nothing is
+// acknowledged before it is durable; until then only the backend's own
 // readers can see it.
 //
 // Work that can wait for a quiet moment (SQLite's per-account index) goes

@@ -16,14 +16,6 @@ namespace {
 
 Problem unavailable(const std::string& detail) { return retry_soon("unavailable", detail); }
 
-// The durability step's statement: a one-row write committed with
-// synchronous_commit on, so its COMMIT flushes the WAL (a commit that wrote
-// nothing would not). Each connection keeps its own row, keyed by its
-// backend's process id, so nodes never wait on each other's row.
-constexpr const char* mark_sync_sql =
-    "INSERT INTO sync_marks (backend, marked_at) VALUES (pg_backend_pid(), $1) ON CONFLICT (backend) DO UPDATE "
-    "SET marked_at = excluded.marked_at";
-
 }  // namespace
 
 // A read connection borrowed from the pool for one read. A connection that
@@ -73,20 +65,15 @@ PostgresLedger::~PostgresLedger() { shutdown(); }
 
 Status PostgresLedger::open() {
   try {
-    {
-      Connection migrator(options_.url, options_.connect_timeout_s, options_.statement_timeout_ms);
-      apply_migrations(migrator);
-    }
-    connect_writer();
+    writer_connection_ = std::make_unique<Connection>(options_.url, options_.connect_timeout_s, options_.statement_timeout_ms);
+    apply_migrations(*writer_connection_);
+    store_ = std::make_unique<PostgresWriteStore>(*writer_connection_, ids_, clock_);
   } catch (const DatabaseError& error) {
     store_.reset();
     writer_connection_.reset();
     return make_problem("internal_error", std::string("cannot open the ledger: ") + error.what());
   }
-  GroupCommitWriter::MakeDurable durability_step;
-  if (options_.pipelined_commit) durability_step = [this] { return make_durable(); };
-  writer_.start([this](std::vector<Item>& batch) { return commit_or_refuse(batch); }, {},
-                std::chrono::milliseconds(20), std::move(durability_step));
+  writer_.start([this](std::vector<Item>& batch) { return commit_or_refuse(batch); });
   return Ok{};
 }
 
@@ -130,32 +117,7 @@ bool PostgresLedger::writer_connected() {
 
 void PostgresLedger::connect_writer() {
   writer_connection_ = std::make_unique<Connection>(options_.url, options_.connect_timeout_s, options_.statement_timeout_ms);
-  if (options_.pipelined_commit) writer_connection_->execute("SET synchronous_commit = off");
   store_ = std::make_unique<PostgresWriteStore>(*writer_connection_, ids_, clock_);
-}
-
-bool PostgresLedger::make_durable() {
-  try {
-    if (!sync_connection_ || sync_connection_->broken()) {
-      sync_connection_.reset();
-      // After a failed attempt, answer at once (503) rather than try to
-      // connect for every batch while the server is away.
-      if (clock_.monotonic_us() < sync_reconnect_at_us_) return false;
-      auto connection =
-          std::make_unique<Connection>(options_.url, options_.connect_timeout_s, options_.statement_timeout_ms);
-      connection->execute("SET synchronous_commit = on");
-      connection->prepare("mark_sync", mark_sync_sql);
-      sync_connection_ = std::move(connection);
-    }
-    sync_connection_->run("mark_sync", Parameters().add(clock_.now_ms()));
-    sync_failing_ = false;
-    return true;
-  } catch (const DatabaseError&) {
-    sync_connection_.reset();
-    sync_reconnect_at_us_ = clock_.monotonic_us() + options_.reconnect_backoff_min_ms * 1000;
-    sync_failing_ = true;
-    return false;
-  }
 }
 
 void PostgresLedger::lose_writer_connection() {
@@ -365,7 +327,7 @@ Result<std::int64_t> PostgresLedger::purge_idempotency(std::int64_t created_befo
 
 Ledger::Stats PostgresLedger::stats() { return writer_.stats(); }
 
-bool PostgresLedger::healthy() { return healthy_ && !sync_failing_; }
+bool PostgresLedger::healthy() { return healthy_; }
 
 void PostgresLedger::shutdown() {
   writer_.shutdown();

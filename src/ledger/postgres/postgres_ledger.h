@@ -9,22 +9,6 @@
 // (the same idempotency key stored first, a deadlock) is decided again
 // against what that node committed: a replay or a refusal.
 //
-// With pipelined_commit (the default) the writer commits with
-// synchronous_commit off: the COMMIT returns before its WAL is flushed, so
-// its row locks are released and the next batch runs while the disk works.
-// The committed batches then wait on GroupCommitWriter's durability thread,
-// which commits a one-row update of sync_marks on a connection of its own
-// with synchronous_commit on. That flushes the WAL up to its own commit
-// record, which lies past every commit before it, so once it returns the
-// batches are durable and only then are they answered; one flush covers every
-// batch committed meanwhile. If it fails, those batches are answered 503
-// `unavailable` (a retry with the same key replays or runs once). Readers
-// may see a committed batch for the length of one flush before it is
-// durable: only a crash of the server in that window can undo it, and none
-// of it was acknowledged. Another node's writer that builds on it is safe:
-// its own flush comes later in the same WAL. Without pipelined_commit every
-// COMMIT waits for its own flush on the writer's connection.
-//
 // When the connection is lost, the batch is answered 503 `unavailable` and
 // the writer reconnects with exponential backoff and jitter; until it is
 // back, batches are answered 503 at once. A COMMIT whose answer is lost may
@@ -77,9 +61,6 @@ struct PostgresOptions {
   // A submission run alone that still conflicts with another node is tried
   // this many times before it is answered 503 unavailable.
   int conflict_attempts_max = 4;
-  // Commits do not wait for the WAL flush; a second connection makes them
-  // durable before they are answered (see the class comment).
-  bool pipelined_commit = true;
 };
 static_assert(512 <= 16'384, "the default queue must hold at least one full batch");
 static_assert(50 <= 2'000, "the backoff must be able to grow");
@@ -143,10 +124,6 @@ class PostgresLedger final : public Ledger {
   bool writer_connected();
   void connect_writer();
   void lose_writer_connection();
-  // The durability step of pipelined_commit, on the durability thread:
-  // commits a one-row update with synchronous_commit on, which flushes the
-  // WAL past every earlier commit. False when it could not.
-  bool make_durable();
   std::vector<Outcome> unavailable_outcomes(const std::vector<Item>& items, const std::string& detail);
   template <typename T, typename ReadFunction>
   Result<T> read(ReadFunction&& read_function);
@@ -169,10 +146,6 @@ class PostgresLedger final : public Ledger {
   std::string last_connection_error_;
   GroupCommitWriter writer_;
   std::atomic<bool> healthy_{true};
-  // The durability thread's own connection (pipelined_commit).
-  std::unique_ptr<Connection> sync_connection_;
-  std::int64_t sync_reconnect_at_us_ = 0;
-  std::atomic<bool> sync_failing_{false};
 
   std::mutex readers_mutex_;
   std::vector<std::unique_ptr<Connection>> readers_;

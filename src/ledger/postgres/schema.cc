@@ -234,18 +234,7 @@ CREATE TRIGGER fx_rates_notify_cache AFTER UPDATE OR DELETE ON fx_rates
   FOR EACH ROW EXECUTE FUNCTION payd_notify_cache('fx:', 'base', 'quote');
 )sql";
 
-// The rows the durability step of pipelined commits writes (see
-// postgres_ledger.h): one per connection that made commits durable, keyed
-// by its backend's process id and overwritten each time.
-constexpr std::string_view migration_7 = R"sql(
-CREATE TABLE sync_marks (
-  backend integer PRIMARY KEY,
-  marked_at bigint NOT NULL
-);
-)sql";
-
-constexpr std::array migrations = {migration_1, migration_2, migration_3, migration_4,
-                                   migration_5, migration_6, migration_7};
+constexpr std::array migrations = {migration_1, migration_2, migration_3, migration_4, migration_5, migration_6};
 
 }  // namespace
 

@@ -17,7 +17,8 @@ namespace {
 
 // One payd node: its own clock, ids, metrics and ledger.
 struct Node {
-  Node(const std::string& url, std::uint64_t seed, PostgresOptions options = {}) : random(seed), ids(clock, random) {
+  explicit Node(const std::string& url, std::uint64_t seed) : random(seed), ids(clock, random) {
+    PostgresOptions options;
     options.url = url;
     options.connect_timeout_s = 2;
     ledger = std::make_unique<PostgresLedger>(options, ids, clock, random, registry);
@@ -212,70 +213,6 @@ TEST(PostgresLedgerTest, ServerCrashAnswersUnavailableThenRecoversByItself) {
   EXPECT_GE(node.ledger->account(a).value().balance, 1100 + acknowledged);
   node.ledger->shutdown();
   expect_ledger_balances(server.url());
-}
-
-std::int64_t count(const std::string& url, const std::string& sql) {
-  Connection connection(url, 5);
-  return connection.query(sql, Parameters{}).integer(0, 0);
-}
-
-// With pipelined commits an answer waits for the durability step. While
-// that step cannot commit (its table is locked away from it), a transfer is
-// committed but answered 503 and the ledger reports unhealthy; once it can,
-// a retry with the same key replays the one transfer.
-TEST(PostgresLedgerTest, APipelinedCommitIsAnsweredOnlyAfterItsFlush) {
-  std::string url = fresh_database_url();
-  PostgresOptions options;
-  options.statement_timeout_ms = 500;
-  Node node(url, 5, options);
-  ASSERT_TRUE(node.ledger->open().ok());
-  std::string a = id_of(node.run(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
-  std::string b = id_of(node.run(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
-  ASSERT_EQ(node.run(MakeDeposit{a, 100, "USD", "{}"}).reply.status, 201u);
-  EXPECT_GE(count(url, "SELECT count(*) FROM sync_marks"), 1);
-
-  Connection admin(url, 5);
-  admin.execute("BEGIN");
-  admin.execute("LOCK TABLE sync_marks IN ACCESS EXCLUSIVE MODE");
-  IdempotencyTag tag{"key-flush", "fingerprint-flush"};
-  Outcome refused = node.run(transfer(a, b, 10), tag);
-  EXPECT_EQ(refused.reply.status, 503u);
-  EXPECT_NE(refused.reply.body.find("\"unavailable\""), std::string::npos) << refused.reply.body;
-  EXPECT_FALSE(node.ledger->healthy());
-  admin.execute("ROLLBACK");
-
-  Outcome retried;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  do {
-    retried = node.run(transfer(a, b, 10), tag);
-  } while (retried.reply.status == 503 && std::chrono::steady_clock::now() < deadline);
-  EXPECT_EQ(retried.reply.status, 201u);
-  EXPECT_EQ(retried.kind, Outcome::Kind::replayed);
-  EXPECT_EQ(node.ledger->account(a).value().balance, 90);
-  EXPECT_TRUE(node.ledger->healthy());
-  node.ledger->shutdown();
-  EXPECT_EQ(count(url, "SELECT count(*) FROM journal WHERE kind = 'transfer'"), 1);
-  expect_ledger_balances(url);
-}
-
-// Inline commits wait for their own flush on the writer's connection: no
-// durability step runs.
-TEST(PostgresLedgerTest, InlineCommitsNeedNoDurabilityStep) {
-  std::string url = fresh_database_url();
-  PostgresOptions options;
-  options.pipelined_commit = false;
-  Node node(url, 6, options);
-  ASSERT_TRUE(node.ledger->open().ok());
-  std::string a = id_of(node.run(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
-  std::string b = id_of(node.run(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
-  ASSERT_EQ(node.run(MakeDeposit{a, 100, "USD", "{}"}).reply.status, 201u);
-  IdempotencyTag tag{"key-inline", "fingerprint-inline"};
-  ASSERT_EQ(node.run(transfer(a, b, 10), tag).reply.status, 201u);
-  EXPECT_EQ(node.run(transfer(a, b, 10), tag).kind, Outcome::Kind::replayed);
-  EXPECT_EQ(node.ledger->account(b).value().balance, 10);
-  node.ledger->shutdown();
-  EXPECT_EQ(count(url, "SELECT count(*) FROM sync_marks"), 0);
-  expect_ledger_balances(url);
 }
 
 TEST(PostgresLedgerTest, OpenAgainstAnUnreachableServerFailsWithinTheConnectTimeout) {
