@@ -159,11 +159,14 @@ class LoadSource final : public ExchangeSource {
     return exchange;
   }
 
-  void complete(std::size_t connection, Exchange exchange, HttpResponse response, std::int64_t,
+  void complete(std::size_t connection, Exchange exchange, HttpResponse response, std::int64_t sent_us,
                 std::int64_t done_us) override {
     assert(in_flight_count_ > 0);
     in_flight_count_ -= 1;
     const InFlight in_flight = in_flight_[connection];
+    if (open_loop() && in_flight.retries == 0 && in_flight.first_intended_us >= measure_start_us_) {
+      result_.send_delay.record(std::max<std::int64_t>(0, sent_us - exchange.intended_send_us));
+    }
     AnswerFields fields = read_answer(response);
     recovery_.answer(response.status, done_us);
     if (in_flight.key_sequence != 0) {

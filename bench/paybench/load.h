@@ -92,6 +92,11 @@ inline constexpr std::size_t timeline_slices_max = 120;
 
 struct LoadResult {
   LatencyHistogram latency;
+  // Open loop: how late each measured first send left paybench, from its
+  // intended time (a free connection and this process's own turn on the
+  // CPU). Part of `latency`; large values say the client, not payd, held
+  // a request.
+  LatencyHistogram send_delay;
   std::int64_t requests_measured = 0;  // answered or failed, due after the warmup
   std::int64_t requests_sent = 0;      // including the warmup, duplicates and retries
   std::int64_t operations = 0;         // new requests (not duplicates, not retries), including the warmup

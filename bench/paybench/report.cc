@@ -144,6 +144,12 @@ void print_table(const RunReport& report, std::ostream& out) {
     latency += std::string(reported_quantiles[index].name) + " " + format("%.3f", figures.latency_ms[index]) + "  ";
   }
   print_row(out, "latency ms", latency + "max " + format("%.3f", figures.latency_ms_max));
+  if (run.rate_per_s > 0.0 && load.send_delay.count() > 0) {
+    print_row(out, "send delay ms",
+              "p50 " + format("%.3f", to_ms(load.send_delay.quantile_us(0.5))) + "  p99 " +
+                  format("%.3f", to_ms(load.send_delay.quantile_us(0.99))) + "  max " +
+                  format("%.3f", to_ms(load.send_delay.max_us())) + "  (of the latency: sent late by the client)");
+  }
   print_row(out, "statuses", counts_text(load));
   print_row(out, "problem codes", codes_text(load));
   if (report.payd_peak_rss_kib)
@@ -202,6 +208,11 @@ Outcome write_json(const RunReport& report, const std::string& path) {
   }
   latency["max"] = figures.latency_ms_max;
   json["latency_ms"] = std::move(latency);
+  if (load.send_delay.count() > 0) {
+    json["send_delay_ms"] = boost::json::object{{"p50", to_ms(load.send_delay.quantile_us(0.5))},
+                                                {"p99", to_ms(load.send_delay.quantile_us(0.99))},
+                                                {"max", to_ms(load.send_delay.max_us())}};
+  }
   boost::json::object statuses;
   for (const auto& [status, count] : load.statuses) statuses[std::to_string(status)] = count;
   json["statuses"] = std::move(statuses);

@@ -68,6 +68,10 @@ Config parse_config(int argc, char** argv) {
                  "SQLite: 'pipelined' (a second thread fdatasyncs the WAL while the writer goes on) or 'inline' "
                  "(every COMMIT fsyncs); answers wait for the sync either way")
       ->envname("PAYD_SQLITE_SYNC")->check(CLI::IsMember({"pipelined", "inline"}));
+  app.add_option("--commit-window-us", config.commit_window_us,
+                 "SQLite, pipelined sync: under a steady stream of writes, a batch stays open this long for more "
+                 "(fewer commits and syncs for the same work); 0: commit as soon as the last sync returns")
+      ->envname("PAYD_COMMIT_WINDOW_US")->check(CLI::Range(0, 100'000));
   app.add_option("--queue-capacity", config.queue_capacity, "Ledger commands queued before 503 overloaded")
       ->envname("PAYD_QUEUE_CAPACITY")->check(CLI::Range(1, 10'000'000));
   app.add_option("--request-timeout-ms", config.request_timeout_ms, "A request must arrive within this (408)")

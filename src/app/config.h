@@ -21,6 +21,7 @@ struct Config {
   std::size_t batch_size_max = 512;
   std::size_t queue_capacity = 16'384;
   std::string sqlite_sync = "pipelined";  // or "inline"
+  int commit_window_us = 500;
   int request_timeout_ms = 10'000;
   int idle_timeout_ms = 60'000;
   int shutdown_grace_ms = 5'000;

@@ -105,6 +105,7 @@ std::unique_ptr<ledger::Ledger> open_ledger(const Config& config, IdGenerator& i
   options.batch_size_max = config.batch_size_max;
   options.queue_capacity = queue_capacity;
   options.pipelined_sync = config.sqlite_sync == "pipelined";
+  options.commit_window_us = config.commit_window_us;
   auto ledger = std::make_unique<ledger::sqlite::SqliteLedger>(options, ids, clock, registry);
   if (Status opened = ledger->open(); !opened.ok()) fail(opened.problem().detail);
   return ledger;

@@ -1,5 +1,6 @@
 #include "ledger/group_commit.h"
 
+#include <algorithm>
 #include <cassert>
 
 namespace payd::ledger {
@@ -38,8 +39,10 @@ GroupCommitWriter::GroupCommitWriter(std::size_t batch_size_max, std::size_t que
 GroupCommitWriter::~GroupCommitWriter() { shutdown(); }
 
 void GroupCommitWriter::start(CommitBatch commit_batch, IdleWork idle_work, std::chrono::milliseconds idle_after,
-                              MakeDurable make_durable) {
+                              MakeDurable make_durable, CommitWindow window) {
   assert(!thread_.joinable());
+  assert(window.length.count() >= 0 && window.arrivals_min > 0);
+  window_ = window;
   commit_batch_ = std::move(commit_batch);
   idle_work_ = std::move(idle_work);
   idle_after_ = idle_after;
@@ -53,6 +56,7 @@ void GroupCommitWriter::submit(Submission submission, std::function<void(Outcome
     std::lock_guard lock(mutex_);
     if (!stopping_ && queue_.size() < queue_capacity_) {
       queue_.push_back(QueuedSubmission{std::move(submission), std::move(done)});
+      ++arrivals_;
       queue_depth_.set(static_cast<std::int64_t>(queue_.size()));
       if (queue_.size() == 1) queue_ready_.notify_one();
       return;
@@ -77,6 +81,7 @@ void GroupCommitWriter::loop() {
       }
       queue_ready_.wait(lock, has_work);
       if (queue_.empty()) break;  // stopping and drained
+      commit_not_before_ = commit_not_before();
       take_queued(batch);
     }
     idle_work_due = true;
@@ -111,10 +116,33 @@ void GroupCommitWriter::loop() {
 std::size_t GroupCommitWriter::take_more(std::vector<QueuedSubmission>& batch) {
   if (!make_durable_) return 0;
   std::unique_lock lock(mutex_);
-  queue_ready_.wait(lock, [&] {
-    return undurable_ == 0 || stopping_ || batch.size() >= batch_size_max_ || !queue_.empty();
-  });
-  return take_queued(batch);
+  for (;;) {
+    if (stopping_ || batch.size() >= batch_size_max_) return 0;
+    if (!queue_.empty()) return take_queued(batch);
+    if (undurable_ > 0) {
+      queue_ready_.wait(lock);
+    } else if (std::chrono::steady_clock::now() < commit_not_before_) {
+      queue_ready_.wait_until(lock, commit_not_before_);
+    } else {
+      return 0;
+    }
+  }
+}
+
+std::chrono::steady_clock::time_point GroupCommitWriter::commit_not_before() {
+  auto now = std::chrono::steady_clock::now();
+  if (window_.length.count() == 0 || !make_durable_) return now;
+  if (last_batch_at_ != std::chrono::steady_clock::time_point{}) {
+    auto since_us = std::chrono::duration<double, std::micro>(now - last_batch_at_).count();
+    double rate = static_cast<double>(arrivals_ - arrivals_at_last_batch_) / std::max(since_us, 1.0);
+    // Weighted by time, so that a long quiet spell counts for what it was.
+    double weight = std::min(1.0, since_us / 10'000.0);
+    arrival_rate_per_us_ += weight * (rate - arrival_rate_per_us_);
+  }
+  last_batch_at_ = now;
+  arrivals_at_last_batch_ = arrivals_;
+  double expected = arrival_rate_per_us_ * static_cast<double>(window_.length.count());
+  return expected >= window_.arrivals_min ? now + window_.length : now;
 }
 
 std::size_t GroupCommitWriter::take_queued(std::vector<QueuedSubmission>& batch) {

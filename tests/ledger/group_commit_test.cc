@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -195,6 +196,98 @@ TEST_F(GroupCommitTest, ShutdownAnswersWhatWasCommittedOnceItIsDurable) {
   gate.open(true);
   stop.join();
   EXPECT_EQ(answers.wait_for(5), std::vector<unsigned>(5, 201u));
+}
+
+// A writer with the SQLite backend's shape: the batch stays open while
+// take_more() finds more, and a durability step (here an instant one).
+class WindowedWriter {
+ public:
+  explicit WindowedWriter(std::chrono::microseconds window) {
+    writer_.start(
+        [this](std::vector<QueuedSubmission>& batch) {
+          while (writer_.take_more(batch) > 0) {
+          }
+          batch_sizes_.push_back(batch.size());
+          return std::vector<Outcome>(batch.size(), Outcome{Outcome::Kind::executed, Reply{201, ""}, {}});
+        },
+        {}, std::chrono::milliseconds(20), [] { return true; }, CommitWindow{window, 2});
+  }
+  // Submits `count` submissions `gap` apart; returns the longest time one
+  // waited for its answer.
+  std::chrono::microseconds stream(int count, std::chrono::microseconds gap) {
+    std::chrono::microseconds longest{0};
+    std::vector<std::chrono::steady_clock::time_point> sent(static_cast<std::size_t>(count));
+    for (int i = 0; i < count; ++i) {
+      sent[static_cast<std::size_t>(i)] = std::chrono::steady_clock::now();
+      writer_.submit(a_submission(), [this, i, &sent, &longest](Outcome) {
+        auto waited = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                            sent[static_cast<std::size_t>(i)]);
+        std::lock_guard lock(mutex_);
+        longest = std::max(longest, waited);
+        ++answered_;
+        answered_signal_.notify_all();
+      });
+      std::this_thread::sleep_for(gap);
+    }
+    std::unique_lock lock(mutex_);
+    answered_signal_.wait_for(lock, std::chrono::seconds(30), [&] { return answered_ == count; });
+    EXPECT_EQ(answered_, count);
+    return longest;
+  }
+  // The mean batch size, once the writer has stopped.
+  double mean_batch() {
+    writer_.shutdown();
+    std::size_t total = 0;
+    for (std::size_t size : batch_sizes_) total += size;
+    return batch_sizes_.empty() ? 0.0 : static_cast<double>(total) / static_cast<double>(batch_sizes_.size());
+  }
+  GroupCommitWriter& writer() { return writer_; }
+
+ private:
+  ManualClock clock_;
+  metrics::Registry registry_;
+  GroupCommitWriter writer_{64, 4096, clock_, registry_};
+  std::vector<std::size_t> batch_sizes_;  // written by the writer thread only
+  std::mutex mutex_;
+  std::condition_variable answered_signal_;
+  int answered_ = 0;
+};
+
+TEST(CommitWindowTest, UnderASteadyStreamBatchesStayOpenForTheWindow) {
+  // About 5,000 submissions a second: the window of 10 ms expects dozens.
+  WindowedWriter windowed(std::chrono::milliseconds(10));
+  windowed.stream(1000, std::chrono::microseconds(200));
+  double with_window = windowed.mean_batch();
+
+  WindowedWriter unwindowed(std::chrono::microseconds(0));
+  unwindowed.stream(1000, std::chrono::microseconds(200));
+  double without_window = unwindowed.mean_batch();
+
+  EXPECT_GE(with_window, 8.0) << "batches were not held open";
+  EXPECT_GT(with_window, 2.0 * without_window) << "without a window: " << without_window;
+}
+
+TEST(CommitWindowTest, UnderLightLoadNothingWaitsForTheWindow) {
+  // Four submissions 250 ms apart promise about one within a 300 ms
+  // window, under the two it takes: none is held back for it.
+  WindowedWriter windowed(std::chrono::milliseconds(300));
+  std::chrono::microseconds longest = windowed.stream(4, std::chrono::milliseconds(250));
+  EXPECT_LT(longest, std::chrono::milliseconds(250)) << "a submission under light load waited for the window";
+  EXPECT_EQ(windowed.mean_batch(), 1.0);
+}
+
+TEST(CommitWindowTest, ShutdownDoesNotWaitForAWindowToEnd) {
+  // A stream makes the window apply; the window is far longer than the test.
+  WindowedWriter windowed(std::chrono::seconds(60));
+  auto started = std::chrono::steady_clock::now();
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 200; ++i) {
+    windowed.writer().submit(a_submission(), [&](Outcome) { ++answered; });
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  windowed.writer().shutdown();
+  EXPECT_EQ(answered, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
 }
 
 }  // namespace

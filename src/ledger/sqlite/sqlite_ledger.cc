@@ -121,7 +121,8 @@ Status SqliteLedger::open() {
   GroupCommitWriter::IdleWork idle_work;
   if (options_.index_when_idle) idle_work = [this] { index_when_idle(); };
   writer_.start([this](std::vector<Item>& batch) { return commit_batch(batch, true); }, std::move(idle_work),
-                std::chrono::milliseconds(options_.index_idle_after_ms), std::move(make_durable));
+                std::chrono::milliseconds(options_.index_idle_after_ms), std::move(make_durable),
+                CommitWindow{std::chrono::microseconds(options_.commit_window_us)});
   checkpointer_ = std::thread([this] { checkpoint_loop(); });
   return Ok{};
 }

@@ -51,6 +51,9 @@ struct SqliteOptions {
   // commit has returned (group_commit.h). false: every COMMIT fsyncs
   // (synchronous=FULL) on the writer thread.
   bool pipelined_sync = true;
+  // With the pipelined sync, under a steady stream a batch stays open this
+  // long from its first submission (GroupCommitWriter's commit window).
+  int commit_window_us = 500;
   int checkpoint_interval_ms = 50;      // how often the WAL is copied into the database
   int wal_frames_restart_min = 65'536;  // WAL size (4 KiB frames) at which the writer has it started over
 };
