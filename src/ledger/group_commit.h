@@ -26,9 +26,10 @@
 // Under a steady stream of submissions a batch can also be held open for a
 // commit window (CommitWindow): the writer keeps adding what arrives until
 // the window, counted from the batch's first submission, has passed. Each
-// commit and each sync costs the same whatever the batch holds, so fewer,
-// larger batches leave the CPU to the requests (the idea of PostgreSQL's
-// commit_delay). The window applies only while the recent arrival rate
+// commit and each sync has a cost of its own, whatever the batch holds (and
+// a batch's WAL pages are shared by its transfers), so fewer, larger
+// batches leave the CPU and the disk to the requests (the idea of
+// PostgreSQL's commit_delay). The window applies only while the recent arrival rate
 // promises `arrivals_min` submissions within it: under light load nothing
 // waits for company that is not coming.
 //
