@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <ostream>
 #include <string_view>
 
@@ -29,6 +30,12 @@ struct Figures {
   double throughput_per_s = 0.0;
   std::array<double, reported_quantiles.size()> latency_ms{};
   double latency_ms_max = 0.0;
+  // Open loop: how late requests left paybench (LoadResult::send_delay);
+  // nullopt when nothing was measured.
+  struct SendDelay {
+    double p50_ms, p99_ms, max_ms;
+  };
+  std::optional<SendDelay> send_delay;
 };
 
 double to_ms(std::int64_t microseconds) { return static_cast<double>(microseconds) / 1000.0; }
@@ -40,6 +47,11 @@ Figures compute_figures(const LoadResult& load) {
     figures.latency_ms[index] = to_ms(load.latency.quantile_us(reported_quantiles[index].quantile));
   }
   figures.latency_ms_max = to_ms(load.latency.max_us());
+  if (load.send_delay.count() > 0) {
+    figures.send_delay = Figures::SendDelay{to_ms(load.send_delay.quantile_us(0.5)),
+                                            to_ms(load.send_delay.quantile_us(0.99)),
+                                            to_ms(load.send_delay.max_us())};
+  }
   return figures;
 }
 
@@ -144,11 +156,11 @@ void print_table(const RunReport& report, std::ostream& out) {
     latency += std::string(reported_quantiles[index].name) + " " + format("%.3f", figures.latency_ms[index]) + "  ";
   }
   print_row(out, "latency ms", latency + "max " + format("%.3f", figures.latency_ms_max));
-  if (run.rate_per_s > 0.0 && load.send_delay.count() > 0) {
+  if (run.rate_per_s > 0.0 && figures.send_delay) {
     print_row(out, "send delay ms",
-              "p50 " + format("%.3f", to_ms(load.send_delay.quantile_us(0.5))) + "  p99 " +
-                  format("%.3f", to_ms(load.send_delay.quantile_us(0.99))) + "  max " +
-                  format("%.3f", to_ms(load.send_delay.max_us())) + "  (of the latency: sent late by the client)");
+              "p50 " + format("%.3f", figures.send_delay->p50_ms) + "  p99 " +
+                  format("%.3f", figures.send_delay->p99_ms) + "  max " + format("%.3f", figures.send_delay->max_ms) +
+                  "  (of the latency: sent late by the client)");
   }
   print_row(out, "statuses", counts_text(load));
   print_row(out, "problem codes", codes_text(load));
@@ -208,10 +220,9 @@ Outcome write_json(const RunReport& report, const std::string& path) {
   }
   latency["max"] = figures.latency_ms_max;
   json["latency_ms"] = std::move(latency);
-  if (load.send_delay.count() > 0) {
-    json["send_delay_ms"] = boost::json::object{{"p50", to_ms(load.send_delay.quantile_us(0.5))},
-                                                {"p99", to_ms(load.send_delay.quantile_us(0.99))},
-                                                {"max", to_ms(load.send_delay.max_us())}};
+  if (figures.send_delay) {
+    json["send_delay_ms"] = boost::json::object{
+        {"p50", figures.send_delay->p50_ms}, {"p99", figures.send_delay->p99_ms}, {"max", figures.send_delay->max_ms}};
   }
   boost::json::object statuses;
   for (const auto& [status, count] : load.statuses) statuses[std::to_string(status)] = count;
