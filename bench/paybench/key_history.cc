@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdio>
 #include <functional>
 #include <string_view>
 #include <utility>
@@ -14,11 +15,45 @@ namespace {
 constexpr std::size_t newest_window = 64;
 static_assert(newest_window <= KeyHistory::recent_max);
 
+// SplitMix64's finaliser: a bijection of 64-bit numbers that scatters
+// neighbours.
+std::uint64_t mix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
 }  // namespace
+
+std::optional<KeyStyle> parse_key_style(std::string_view text) {
+  if (text == "uuid4") return KeyStyle::uuid4;
+  if (text == "ordered") return KeyStyle::ordered;
+  return std::nullopt;
+}
+
+std::string_view to_string(KeyStyle style) { return style == KeyStyle::uuid4 ? "uuid4" : "ordered"; }
+
+KeyMaker::KeyMaker(std::string run_id, KeyStyle style)
+    : run_id_(std::move(run_id)), style_(style), run_bits_(std::hash<std::string>{}(run_id_)) {}
 
 std::pair<std::uint64_t, std::string> KeyMaker::next() {
   last_sequence_ += 1;
-  return {last_sequence_, "pb-" + run_id_ + "-" + std::to_string(last_sequence_)};
+  char text[40];
+  if (style_ == KeyStyle::ordered) {
+    std::snprintf(text, sizeof text, "%012llu", static_cast<unsigned long long>(last_sequence_));
+    return {last_sequence_, "pb-" + run_id_ + "-" + text};
+  }
+  // Both halves are bijections of n (for one run), so two keys of a run
+  // differ in both but for the six bits the UUID format fixes.
+  std::uint64_t high = mix64(last_sequence_ ^ run_bits_);
+  std::uint64_t low = mix64(last_sequence_ + mix64(run_bits_));
+  high = (high & ~0xf000ull) | 0x4000ull;                          // version 4
+  low = (low & ~(0x3ull << 62)) | (0x2ull << 62);                  // variant 10
+  std::snprintf(text, sizeof text, "%08llx-%04llx-%04llx-%04llx-%012llx", static_cast<unsigned long long>(high >> 32),
+                static_cast<unsigned long long>((high >> 16) & 0xffff),
+                static_cast<unsigned long long>(high & 0xffff), static_cast<unsigned long long>(low >> 48),
+                static_cast<unsigned long long>(low & 0xffffffffffffull));
+  return {last_sequence_, text};
 }
 
 void KeyHistory::remember(std::uint64_t sequence, RequestKind kind, const HttpRequest& request) {

@@ -20,7 +20,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -31,17 +33,30 @@
 
 namespace payd::bench {
 
-// Makes the run's Idempotency-Keys, pb-<run id>-<n> with n = 1, 2, ...: one
-// sequence for the whole run (setup and load), so no key repeats by accident.
+// How clients make their Idempotency-Keys. Where a key falls in the
+// ledger's key index decides what storing it costs: a random key (UUIDv4,
+// what most clients send) lands on a random page of the index, a
+// time-ordered one (UUIDv7, ULID) at its end.
+enum class KeyStyle { uuid4, ordered };
+std::optional<KeyStyle> parse_key_style(std::string_view text);
+std::string_view to_string(KeyStyle style);
+
+// Makes the run's Idempotency-Keys from one sequence n = 1, 2, ... for the
+// whole run (setup and load), so no key repeats by accident:
+// - uuid4: a UUIDv4, its random bits drawn from the run id and n (a
+//   different n gives a different key; another run, other keys);
+// - ordered: pb-<run id>-<n, twelve digits>, in the order they are made.
 class KeyMaker {
  public:
-  explicit KeyMaker(std::string run_id) : run_id_(std::move(run_id)) {}
+  explicit KeyMaker(std::string run_id, KeyStyle style = KeyStyle::uuid4);
   const std::string& run_id() const { return run_id_; }
   // The next sequence number and its key.
   std::pair<std::uint64_t, std::string> next();
 
  private:
   std::string run_id_;
+  KeyStyle style_;
+  std::uint64_t run_bits_ = 0;  // the run id, hashed
   std::uint64_t last_sequence_ = 0;
 };
 

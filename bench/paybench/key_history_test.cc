@@ -21,14 +21,55 @@ KeyRecord record_with(std::vector<KeyAnswer> answers) {
   return record;
 }
 
-TEST(KeyMaker, MakesDistinctKeysOfTheRun) {
-  KeyMaker keys("abc");
+TEST(KeyMaker, OrderedKeysSortInTheOrderTheyAreMade) {
+  KeyMaker keys("abc", KeyStyle::ordered);
   auto [first_sequence, first_key] = keys.next();
-  auto [second_sequence, second_key] = keys.next();
   EXPECT_EQ(first_sequence, 1u);
-  EXPECT_EQ(first_key, "pb-abc-1");
-  EXPECT_EQ(second_sequence, 2u);
-  EXPECT_EQ(second_key, "pb-abc-2");
+  EXPECT_EQ(first_key, "pb-abc-000000000001");
+  std::string previous = first_key;
+  for (std::uint64_t n = 2; n <= 2000; ++n) {
+    auto [sequence, key] = keys.next();
+    EXPECT_EQ(sequence, n);
+    EXPECT_LT(previous, key) << n;
+    previous = key;
+  }
+}
+
+TEST(KeyMaker, Uuid4KeysAreDistinctVersion4UuidsInNoOrder) {
+  KeyMaker keys("abc");
+  std::set<std::string> made;
+  std::size_t ascending = 0;
+  std::string previous;
+  constexpr std::uint64_t count = 100'000;
+  for (std::uint64_t n = 1; n <= count; ++n) {
+    auto [sequence, key] = keys.next();
+    ASSERT_EQ(sequence, n);
+    ASSERT_EQ(key.size(), 36u) << key;
+    ASSERT_EQ(key[8], '-');
+    ASSERT_EQ(key[13], '-');
+    ASSERT_EQ(key[14], '4') << key;  // version
+    ASSERT_EQ(key[18], '-');
+    ASSERT_NE(std::string("89ab").find(key[19]), std::string::npos) << key;  // variant
+    ASSERT_EQ(key[23], '-');
+    ASSERT_EQ(key.find_first_not_of("0123456789abcdef-"), std::string::npos) << key;
+    ascending += key > previous ? 1 : 0;
+    previous = key;
+    made.insert(key);
+  }
+  EXPECT_EQ(made.size(), count);
+  // Random order: about half the keys sort after the one before.
+  EXPECT_GT(ascending, count * 45 / 100);
+  EXPECT_LT(ascending, count * 55 / 100);
+  // Another run makes other keys.
+  KeyMaker other("abd");
+  EXPECT_EQ(made.count(other.next().second), 0u);
+}
+
+TEST(KeyStyle, ParsesItsNames) {
+  EXPECT_EQ(parse_key_style("uuid4"), KeyStyle::uuid4);
+  EXPECT_EQ(parse_key_style("ordered"), KeyStyle::ordered);
+  EXPECT_FALSE(parse_key_style("uuid7").has_value());
+  EXPECT_EQ(to_string(KeyStyle::ordered), "ordered");
 }
 
 TEST(AtMostOneEffect, OneExecutionAndItsReplaysPass) {

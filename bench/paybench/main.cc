@@ -73,6 +73,7 @@ RunDescription describe_run(const Options& options) {
   run.duration_s = options.duration_s;
   run.warmup_s = options.warmup_s;
   run.duplicate_share = options.duplicate_share;
+  run.keys = std::string(to_string(options.key_style));
   run.retries = options.retries;
   run.targets = options.spawn ? 1 : options.target_ports.size();
   for (const std::string& argument : options.payd_args) run.payd_args += (run.payd_args.empty() ? "" : " ") + argument;
@@ -179,7 +180,7 @@ int run(const Options& options) {
   auto target = prepare_target(options);
   if (!target.ok()) return fail(target.message());
   DriveOptions drive_options = make_drive_options(options, target.value().ports);
-  KeyMaker keys(make_run_id(random));
+  KeyMaker keys(make_run_id(random), options.key_style);
   std::cerr << "paybench: run " << keys.run_id() << ", setting up " << options.accounts << " accounts\n";
   SetupOptions setup_options{options.workload, options.accounts, options.merchants, options.deposit_minor, "USD"};
   auto fixture = set_up(setup_options, drive_options, keys, clock);

@@ -15,6 +15,7 @@ namespace {
 struct RawFlags {
   std::vector<std::string> targets;
   std::string workload = "transfers-uniform";
+  std::string keys = "uuid4";
   bool merchants_given = false;
   bool smoke = false;
 };
@@ -52,6 +53,9 @@ void add_load_flags(CLI::App& app, Options& options, RawFlags& raw) {
       ->check(CLI::Range(0.0, 10'000'000.0));
   app.add_option("--duplicate-share", options.duplicate_share, "Share of requests that re-send an earlier key and body")
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--keys", raw.keys,
+                 "Idempotency-Keys: uuid4 (random, what most clients send) | ordered (time-ordered, as UUIDv7 or "
+                 "ULID keys are)");
   app.add_flag("--check,!--no-check", options.check, "Check the results through the API (and payctl) afterwards");
   app.add_option("--json", options.json_path, "Also write the figures as JSON to this file");
   app.add_option("--percentiles", options.percentiles_path,
@@ -87,6 +91,9 @@ std::string validate(Options& options, const RawFlags& raw) {
   std::optional<WorkloadKind> workload = parse_workload(raw.workload);
   if (!workload) return "--workload: unknown workload " + raw.workload;
   options.workload = *workload;
+  std::optional<KeyStyle> keys = parse_key_style(raw.keys);
+  if (!keys) return "--keys: uuid4 or ordered, not " + raw.keys;
+  options.key_style = *keys;
   if (raw.merchants_given && options.workload != WorkloadKind::payments_uniform) {
     return "--merchants is for --workload payments-uniform only";
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bench/paybench/expected.h"
+#include "bench/paybench/key_history.h"
 #include "bench/paybench/workload.h"
 
 namespace payd::bench {
@@ -31,6 +32,7 @@ struct Options {
   double warmup_s = 1.0;
   double rate_per_s = 0.0;  // 0: closed loop
   double duplicate_share = 0.0;
+  KeyStyle key_style = KeyStyle::uuid4;
   bool check = true;
   std::string json_path;
   std::string percentiles_path;  // the latency distribution as a data file (gnuplot)

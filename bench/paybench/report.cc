@@ -120,6 +120,7 @@ void print_table(const RunReport& report, std::ostream& out) {
   print_row(out, "mode", mode_of(run));
   print_row(out, "duration", format("%.1f s", run.duration_s) + format(" (+%.1f s warmup)", run.warmup_s));
   print_row(out, "accounts", std::to_string(run.accounts));
+  if (!run.keys.empty()) print_row(out, "keys", run.keys);
   if (run.merchants > 0) print_row(out, "merchants", std::to_string(run.merchants));
   if (run.targets > 1) print_row(out, "payd nodes", std::to_string(run.targets));
   if (!run.payd_args.empty()) print_row(out, "payd flags", run.payd_args);
@@ -184,6 +185,7 @@ Outcome write_json(const RunReport& report, const std::string& path) {
   json["accounts"] = run.accounts;
   json["merchants"] = run.merchants;
   json["duplicate_share"] = run.duplicate_share;
+  json["keys"] = run.keys;
   json["payd_args"] = run.payd_args;
   json["retries"] = run.retries;
   json["targets"] = run.targets;

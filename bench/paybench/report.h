@@ -24,6 +24,7 @@ struct RunDescription {
   double duration_s = 0.0;
   double warmup_s = 0.0;
   double duplicate_share = 0.0;
+  std::string keys;  // how the Idempotency-Keys are made
   int retries = 0;
   std::size_t targets = 1;  // payd nodes the connections are spread over
   std::string payd_args;    // the extra flags of a spawned payd, empty otherwise

@@ -6,8 +6,11 @@
 --   wrk -t2 -c64 -d10s -s bench/wrk/transfers.lua http://127.0.0.1:PORT -- accounts.txt [KEY_PREFIX]
 --
 -- accounts.txt: the funded account ids, one a line (paybench --setup-only).
--- Keys are KEY_PREFIX-THREAD-N (KEY_PREFIX defaults to the start time), so
--- no key repeats within a run or across runs started in different seconds.
+-- Keys are RANDOM-KEY_PREFIX-THREAD-N: 16 random hex digits first, so they
+-- fall at random places in the ledger's key index as UUIDv4 keys (what most
+-- clients send, and paybench's default) do; then KEY_PREFIX (the start time
+-- unless given), the thread and a counter, so no key repeats within a run or
+-- across runs started in different seconds.
 -- Amounts are 1..100 minor units of USD, far below each account's deposit.
 -- done() prints the answers by status class; only 201 counts as a transfer.
 
@@ -52,7 +55,8 @@ function request()
                              accounts[from], accounts[to], math.random(amount_max_minor))
   local headers = {
     ["Content-Type"] = "application/json",
-    ["Idempotency-Key"] = string.format("%s-%d-%d", key_prefix, thread_id, sequence),
+    ["Idempotency-Key"] = string.format("%08x%08x-%s-%d-%d", math.random(0, 0xffffffff), math.random(0, 0xffffffff),
+                                        key_prefix, thread_id, sequence),
   }
   return wrk.format("POST", "/v1/transfers", headers, body)
 end
