@@ -234,17 +234,19 @@ void prepare_database(Connection& connection) {
   // synchronous=FULL: every commit is fsynced before it is acknowledged (the
   // migrations; SqliteLedger switches its writer to NORMAL and syncs the WAL
   // on a thread of its own when pipelined_sync is on).
-  // A page cache (32 MiB) and memory map (64 MiB) keep the hot B-tree pages
-  // (accounts, recent entries) in memory; both are bounded because mapped
-  // pages count in payd's resident memory as the database grows (with 256
-  // MiB mapped, RSS passed 150 MiB in a benchmark run; with these it stayed
-  // near 55 MiB at the same throughput). A background checkpointer copies the
-  // WAL into the database file on the other core (SqliteLedger), so commits
-  // do not wait for that I/O; the writer only copies the last few frames
-  // when the WAL is to start over.
+  // A page cache (32 MiB) keeps the hot B-tree pages (accounts, recent
+  // entries) in memory. No memory map: mapped pages count in payd's resident
+  // memory, once per connection that maps them, and UUIDv4 idempotency keys
+  // touch pages all over their index, so with 64 MiB mapped RSS passed 160
+  // MiB in a benchmark run (65 MiB without), for no more writes per second
+  // and fewer reads (the read-heavy workload ran 20-22k/s mapped, 27-28k/s
+  // not; page faults cost more than copies here). A background checkpointer
+  // copies the WAL into the database file on the other core (SqliteLedger),
+  // so commits do not wait for that I/O; the writer only copies the last few
+  // frames when the WAL is to start over.
   connection.execute(
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-32768; "
-      "PRAGMA mmap_size=67108864; PRAGMA wal_autocheckpoint=0; PRAGMA temp_store=MEMORY;");
+      "PRAGMA mmap_size=0; PRAGMA wal_autocheckpoint=0; PRAGMA temp_store=MEMORY;");
   connection.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)");
   Statement current(connection, "SELECT coalesce(max(version), 0) FROM schema_migrations");
   current.step();
@@ -264,7 +266,7 @@ void prepare_database(Connection& connection) {
 }
 
 void prepare_reader(Connection& connection) {
-  connection.execute("PRAGMA query_only=ON; PRAGMA cache_size=-8192; PRAGMA mmap_size=67108864;");
+  connection.execute("PRAGMA query_only=ON; PRAGMA cache_size=-8192; PRAGMA mmap_size=0;");
 }
 
 }  // namespace payd::ledger::sqlite
