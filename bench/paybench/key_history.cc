@@ -43,12 +43,13 @@ std::pair<std::uint64_t, std::string> KeyMaker::next() {
     std::snprintf(text, sizeof text, "%012llu", static_cast<unsigned long long>(last_sequence_));
     return {last_sequence_, "pb-" + run_id_ + "-" + text};
   }
-  // Both halves are bijections of n (for one run), so two keys of a run
-  // differ in both but for the six bits the UUID format fixes.
+  // Each half is a bijection of n within the run. The UUID format sets six
+  // of their bits, so two keys of a run could meet only if both halves
+  // agreed in all the other bits: practically never.
   std::uint64_t high = mix64(last_sequence_ ^ run_bits_);
   std::uint64_t low = mix64(last_sequence_ + mix64(run_bits_));
-  high = (high & ~0xf000ull) | 0x4000ull;                          // version 4
-  low = (low & ~(0x3ull << 62)) | (0x2ull << 62);                  // variant 10
+  high = (high & ~0xf000ull) | 0x4000ull;          // version 4
+  low = (low & ~(0x3ull << 62)) | (0x2ull << 62);  // variant 10
   std::snprintf(text, sizeof text, "%08llx-%04llx-%04llx-%04llx-%012llx", static_cast<unsigned long long>(high >> 32),
                 static_cast<unsigned long long>((high >> 16) & 0xffff),
                 static_cast<unsigned long long>(high & 0xffff), static_cast<unsigned long long>(low >> 48),
