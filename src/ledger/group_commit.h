@@ -29,9 +29,9 @@
 // commit and each sync has a cost of its own, whatever the batch holds (and
 // a batch's WAL pages are shared by its transfers), so fewer, larger
 // batches leave the CPU and the disk to the requests (the idea of
-// PostgreSQL's commit_delay). The window applies only while the recent arrival rate
-// promises `arrivals_min` submissions within it: under light load nothing
-// waits for company that is not coming.
+// PostgreSQL's commit_delay). The window applies only while the recent
+// arrival rate promises `arrivals_min` submissions within it: under light
+// load nothing waits for company that is not coming.
 //
 // Work that can wait for a quiet moment (SQLite's per-account index) goes
 // to the idle hook: it runs on the writer thread once the queue has stayed
