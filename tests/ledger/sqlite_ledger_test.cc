@@ -177,6 +177,49 @@ TEST_F(SqliteLedgerTest, KeysArePurgedAfterTheRetentionAndAreThenNew) {
   EXPECT_EQ(ledger_->account(a)->balance, 200);
 }
 
+// A database made before idempotency records got a table of their own
+// (keys as the primary key of a WITHOUT ROWID table): after the upgrade its
+// keys still replay, new ones are numbered after them, and the key index
+// still refuses a second row for a key.
+TEST_F(SqliteLedgerTest, KeysStoredBeforeTheUpgradeStillReplay) {
+  open(16'384);
+  std::string a = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
+  IdempotencyTag tag{"key-before-upgrade", "fingerprint"};
+  Outcome first = submit(MakeDeposit{a, 100, "USD", "{}"}, tag);
+  ASSERT_EQ(first.kind, Outcome::Kind::executed);
+  ledger_->shutdown();
+  ledger_.reset();
+  {
+    Connection old(directory_ + "/ledger.db", false);
+    old.execute(
+        "BEGIN; CREATE TABLE keys_before (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, state TEXT NOT NULL, "
+        "status INTEGER NOT NULL, body TEXT NOT NULL, payment TEXT, created_at INTEGER NOT NULL) WITHOUT ROWID; "
+        "INSERT INTO keys_before SELECT key, fingerprint, state, status, body, payment, created_at FROM "
+        "idempotency_keys; DROP TABLE idempotency_keys; ALTER TABLE keys_before RENAME TO idempotency_keys; "
+        "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at); "
+        "DELETE FROM schema_migrations WHERE version = 6; COMMIT;");
+  }
+  open(16'384);
+  Outcome again = submit(MakeDeposit{a, 100, "USD", "{}"}, tag);
+  EXPECT_EQ(again.kind, Outcome::Kind::replayed);
+  EXPECT_EQ(again.reply.body, first.reply.body);
+  EXPECT_TRUE(ledger_->has_idempotency_key("key-before-upgrade").value());
+  EXPECT_EQ(submit(MakeDeposit{a, 100, "USD", "{}"}, IdempotencyTag{"key-after-upgrade", "fingerprint"}).kind,
+            Outcome::Kind::executed);
+  EXPECT_EQ(ledger_->account(a)->balance, 200);
+  ledger_->shutdown();
+  ledger_.reset();
+  Connection check(directory_ + "/ledger.db", false);
+  // Numbered in the order they were made, the old record first.
+  Statement numbers(check, "SELECT group_concat(key, ' ') FROM (SELECT key FROM idempotency_keys ORDER BY number)");
+  ASSERT_TRUE(numbers.step());
+  EXPECT_EQ(numbers.text(0), "key-before-upgrade key-after-upgrade");
+  numbers.reset();
+  EXPECT_THROW(check.execute("INSERT INTO idempotency_keys (key, fingerprint, state, status, body, created_at) "
+                             "VALUES ('key-before-upgrade', 'f', 'completed', 201, '{}', 0)"),
+               DatabaseError);
+}
+
 TEST_F(SqliteLedgerTest, AnIdleWriterIndexesWhatWasAppended) {
   open(16'384);
   std::string a = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));

@@ -381,7 +381,7 @@ Result<std::int64_t> SqliteLedger::purge_idempotency(std::int64_t created_before
     Connection connection(options_.path, false);
     std::int64_t purged = 0;
     for (;;) {
-      connection.execute("DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys WHERE "
+      connection.execute("DELETE FROM idempotency_keys WHERE number IN (SELECT number FROM idempotency_keys WHERE "
                          "created_at < " + std::to_string(created_before_ms) + " LIMIT 1000)");
       std::int64_t changed = connection.changes();
       purged += changed;
