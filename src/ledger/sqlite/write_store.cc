@@ -29,7 +29,7 @@ struct SqliteWriteStore::Statements {
                      "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
         select_unindexed(c,
                          "SELECT account, sequence, number FROM entries WHERE number > ?1 AND number <= ?2 AND "
-                         "(account, sequence) > (?3, ?4)"),
+                         "(account, sequence) > (?3, ?4) ORDER BY number"),
         insert_index_row(c, "INSERT INTO entries_by_account (account, sequence, number) VALUES (?, ?, ?)"),
         save_run(c, "UPDATE index_run SET through = ?, account = ?, sequence = ? WHERE id = 1"),
         set_indexed_through(c, "UPDATE ledger_state SET value = ? WHERE name = 'entries_indexed_through'"),
@@ -111,17 +111,32 @@ void SqliteWriteStore::load_entry_numbers() {
   run_through_ = state.integer(2);
   assert(indexed_through_ < next_entry_number_ && (run_through_ == 0 || run_through_ > indexed_through_));
   run_.clear();
+  run_next_ = 0;
+  run_rows_left_ = 0;
   pending_.clear();
-  if (run_through_ > 0) load_unindexed(run_, indexed_through_, run_through_, state.text(3), state.integer(4));
+  if (run_through_ > 0) {
+    PendingRows rows;
+    load_unindexed(rows, indexed_through_, run_through_, state.text(3), state.integer(4));
+    run_ = sorted_by_account(std::move(rows));
+    for (const auto& [account, account_rows] : run_) run_rows_left_ += static_cast<std::int64_t>(account_rows.size());
+  }
   load_unindexed(pending_, std::max(indexed_through_, run_through_), next_entry_number_, "", 0);
 }
 
-void SqliteWriteStore::load_unindexed(IndexRows& rows, std::int64_t after_number, std::int64_t through_number,
+void SqliteWriteStore::load_unindexed(PendingRows& rows, std::int64_t after_number, std::int64_t through_number,
                                       const std::string& after_account, std::int64_t after_sequence) {
   Statement& select = statements_->select_unindexed;
   ResetOnExit reset(select);
   select.bind(1, after_number).bind(2, through_number).bind(3, after_account).bind(4, after_sequence);
-  while (select.step()) rows.emplace(IndexKey{select.text(0), select.integer(1)}, select.integer(2));
+  while (select.step()) rows[select.text(0)].push_back(IndexRow{select.integer(1), select.integer(2)});
+}
+
+SqliteWriteStore::RunRows SqliteWriteStore::sorted_by_account(PendingRows&& rows) {
+  RunRows sorted;
+  sorted.reserve(rows.size());
+  for (auto& [account, account_rows] : rows) sorted.emplace_back(account, std::move(account_rows));
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return sorted;
 }
 
 std::int64_t SqliteWriteStore::unindexed_entries() const { return next_entry_number_ - 1 - indexed_through_; }
@@ -135,7 +150,10 @@ void SqliteWriteStore::start_index_run() {
   assert(!index_run_active());
   if (unindexed_entries() == 0) return;
   run_through_ = next_entry_number_ - 1;
-  run_ = std::move(pending_);
+  run_ = sorted_by_account(std::move(pending_));
+  run_next_ = 0;
+  run_rows_left_ = 0;
+  for (const auto& [account, rows] : run_) run_rows_left_ += static_cast<std::int64_t>(rows.size());
   pending_.clear();
   save_run("", 0);
 }
@@ -143,18 +161,31 @@ void SqliteWriteStore::start_index_run() {
 void SqliteWriteStore::index_slice(std::int64_t rows_max) {
   if (!index_run_active()) return;
   Statement& insert = statements_->insert_index_row;
-  auto row = run_.begin();
-  for (std::int64_t added = 0; added < rows_max && row != run_.end(); ++added, ++row) {
-    insert.bind(1, row->first.account).bind(2, row->first.sequence).bind(3, row->second);
-    insert.run();
+  std::int64_t added = 0;
+  while (run_next_ < run_.size() && added < rows_max) {
+    auto& [account, rows] = run_[run_next_];
+    std::size_t taken = std::min(rows.size(), static_cast<std::size_t>(rows_max - added));
+    for (std::size_t i = 0; i < taken; ++i) {
+      insert.bind(1, account).bind(2, rows[i].sequence).bind(3, rows[i].number);
+      insert.run();
+    }
+    added += static_cast<std::int64_t>(taken);
+    run_rows_left_ -= static_cast<std::int64_t>(taken);
+    if (taken < rows.size()) {
+      std::int64_t last_sequence = rows[taken - 1].sequence;
+      rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(taken));
+      save_run(account, last_sequence);
+      return;
+    }
+    ++run_next_;
+    if (run_next_ < run_.size() && added == rows_max) {
+      save_run(account, rows.back().sequence);
+      return;
+    }
   }
-  if (row != run_.end()) {
-    const IndexKey& last = std::prev(row)->first;
-    save_run(last.account, last.sequence);
-    run_.erase(run_.begin(), row);
-    return;
-  }
+  assert(run_rows_left_ == 0);
   run_.clear();
+  run_next_ = 0;
   statements_->set_indexed_through.bind(1, run_through_);
   statements_->set_indexed_through.run();
   indexed_through_ = run_through_;
@@ -165,7 +196,7 @@ void SqliteWriteStore::index_slice(std::int64_t rows_max) {
 void SqliteWriteStore::index_entries() {
   while (unindexed_entries() > 0) {
     if (!index_run_active()) start_index_run();
-    index_slice(static_cast<std::int64_t>(run_.size()));
+    index_slice(run_rows_left_);
   }
 }
 
@@ -258,7 +289,7 @@ void SqliteWriteStore::insert_entry(const Entry& entry) {
   insert.bind(1, next_entry_number_).bind(2, entry.account).bind(3, entry.transfer).bind(4, entry.amount);
   insert.bind(5, entry.currency).bind(6, entry.balance_after).bind(7, entry.sequence).bind(8, entry.created_at_ms);
   insert.run();
-  pending_.emplace(IndexKey{entry.account, entry.sequence}, next_entry_number_++);
+  pending_[entry.account].push_back(IndexRow{entry.sequence, next_entry_number_++});
 }
 
 void SqliteWriteStore::insert_transfer(const Transfer& transfer) {
@@ -328,8 +359,9 @@ void SqliteWriteStore::put_payment(const Payment& p) {
   upsert.bind(11, p.fee).bind(12, p.held).bind_text_or_null(13, p.gateway).bind_text_or_null(14, p.gateway_reference);
   upsert.bind_text_or_null(15, p.failure_code).bind_text_or_null(16, p.description).bind(17, p.metadata_json);
   upsert.bind_text_or_null(18, p.idempotency_key).bind(19, p.created_at_ms).bind(20, p.updated_at_ms);
+  std::string rate = p.fx ? format_rate(p.fx->rate) : std::string();
   if (p.fx) {
-    upsert.bind(21, format_rate(p.fx->rate)).bind(22, p.fx->rate.mantissa).bind(23, std::int64_t{p.fx->rate.scale});
+    upsert.bind(21, rate).bind(22, p.fx->rate.mantissa).bind(23, std::int64_t{p.fx->rate.scale});
     upsert.bind(24, p.fx->version).bind(25, p.fx->settlement_currency).bind(26, p.fx->settlement_amount);
   } else {
     for (int column = 21; column <= 26; ++column) upsert.bind_null(column);
@@ -348,8 +380,9 @@ void SqliteWriteStore::insert_refund(const Refund& r) {
 FxRate SqliteWriteStore::put_fx_rate(const std::string& base, const std::string& quote, const Rate& rate,
                                      std::int64_t now_ms) {
   Statement& upsert = statements_->upsert_fx_rate;
+  std::string rate_text = format_rate(rate);
   ResetOnExit reset(upsert);
-  upsert.bind(1, base).bind(2, quote).bind(3, format_rate(rate)).bind(4, rate.mantissa);
+  upsert.bind(1, base).bind(2, quote).bind(3, rate_text).bind(4, rate.mantissa);
   upsert.bind(5, std::int64_t{rate.scale}).bind(6, now_ms);
   [[maybe_unused]] bool returned = upsert.step();
   assert(returned);
