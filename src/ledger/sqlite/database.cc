@@ -84,7 +84,7 @@ Statement& Statement::bind(int position, std::int64_t value) {
 }
 
 Statement& Statement::bind(int position, std::string_view text) {
-  int code = sqlite3_bind_text(statement_, position, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  int code = sqlite3_bind_text(statement_, position, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
   if (code != SQLITE_OK) fail(connection_.handle(), code, "bind");
   return *this;
 }
@@ -103,7 +103,7 @@ bool Statement::step() {
   int code = sqlite3_step(statement_);
   if (code == SQLITE_ROW) return true;
   if (code == SQLITE_DONE) return false;
-  sqlite3_reset(statement_);
+  reset();
   fail(connection_.handle(), code, "step");
 }
 
@@ -112,7 +112,10 @@ void Statement::run() {
   step();
 }
 
-void Statement::reset() { sqlite3_reset(statement_); }
+void Statement::reset() {
+  sqlite3_reset(statement_);
+  sqlite3_clear_bindings(statement_);
+}
 
 std::int64_t Statement::integer(int column) const { return sqlite3_column_int64(statement_, column); }
 
