@@ -145,6 +145,10 @@ void SqliteLedger::checkpoint_loop() {
       }
       Connection::CheckpointResult result = connection->checkpoint(false);
       if (result.wal_frames >= options_.wal_frames_restart_min && !wal_restart_due_) {
+        // A pass copies up to an interval's frames, and the writer appends
+        // meanwhile; copy those too, so the writer is left only what comes
+        // during this shorter pass.
+        connection->checkpoint(false);
         // The writer starts the WAL over with a checkpoint that syncs the
         // database file, with every page the checkpoints since the last
         // restart copied into it (up to 8 ms measured at 10,000
