@@ -117,8 +117,7 @@ void SqliteWriteStore::load_entry_numbers() {
   if (run_through_ > 0) {
     PendingRows rows;
     load_unindexed(rows, indexed_through_, run_through_, state.text(3), state.integer(4));
-    run_ = sorted_by_account(std::move(rows));
-    for (const auto& [account, account_rows] : run_) run_rows_left_ += static_cast<std::int64_t>(account_rows.size());
+    take_run(std::move(rows));
   }
   load_unindexed(pending_, std::max(indexed_through_, run_through_), next_entry_number_, "", 0);
 }
@@ -131,12 +130,16 @@ void SqliteWriteStore::load_unindexed(PendingRows& rows, std::int64_t after_numb
   while (select.step()) rows[select.text(0)].push_back(IndexRow{select.integer(1), select.integer(2)});
 }
 
-SqliteWriteStore::RunRows SqliteWriteStore::sorted_by_account(PendingRows&& rows) {
-  RunRows sorted;
-  sorted.reserve(rows.size());
-  for (auto& [account, account_rows] : rows) sorted.emplace_back(account, std::move(account_rows));
-  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  return sorted;
+void SqliteWriteStore::take_run(PendingRows&& rows) {
+  run_.clear();
+  run_.reserve(rows.size());
+  run_next_ = 0;
+  run_rows_left_ = 0;
+  for (auto& [account, account_rows] : rows) {
+    run_rows_left_ += static_cast<std::int64_t>(account_rows.size());
+    run_.emplace_back(account, std::move(account_rows));
+  }
+  std::sort(run_.begin(), run_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
 }
 
 std::int64_t SqliteWriteStore::unindexed_entries() const { return next_entry_number_ - 1 - indexed_through_; }
@@ -150,10 +153,7 @@ void SqliteWriteStore::start_index_run() {
   assert(!index_run_active());
   if (unindexed_entries() == 0) return;
   run_through_ = next_entry_number_ - 1;
-  run_ = sorted_by_account(std::move(pending_));
-  run_next_ = 0;
-  run_rows_left_ = 0;
-  for (const auto& [account, rows] : run_) run_rows_left_ += static_cast<std::int64_t>(rows.size());
+  take_run(std::move(pending_));
   pending_.clear();
   save_run("", 0);
 }

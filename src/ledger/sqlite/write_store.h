@@ -94,7 +94,8 @@ class SqliteWriteStore final : public WriteStore {
   // (account, sequence) comes after (after_account, after_sequence).
   void load_unindexed(PendingRows& rows, std::int64_t after_number, std::int64_t through_number,
                       const std::string& after_account, std::int64_t after_sequence);
-  static RunRows sorted_by_account(PendingRows&& rows);
+  // Makes `rows` the run under way, its accounts sorted.
+  void take_run(PendingRows&& rows);
   void save_run(const std::string& account, std::int64_t sequence);
 
   Connection& connection_;
