@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <iterator>
+#include <limits>
 
 #include "ledger/rows.h"
 
@@ -112,7 +113,6 @@ void SqliteWriteStore::load_entry_numbers() {
   assert(indexed_through_ < next_entry_number_ && (run_through_ == 0 || run_through_ > indexed_through_));
   run_.clear();
   run_next_ = 0;
-  run_rows_left_ = 0;
   pending_.clear();
   if (run_through_ > 0) {
     PendingRows rows;
@@ -134,11 +134,7 @@ void SqliteWriteStore::take_run(PendingRows&& rows) {
   run_.clear();
   run_.reserve(rows.size());
   run_next_ = 0;
-  run_rows_left_ = 0;
-  for (auto& [account, account_rows] : rows) {
-    run_rows_left_ += static_cast<std::int64_t>(account_rows.size());
-    run_.emplace_back(account, std::move(account_rows));
-  }
+  for (auto& [account, account_rows] : rows) run_.emplace_back(account, std::move(account_rows));
   std::sort(run_.begin(), run_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
 }
 
@@ -160,8 +156,11 @@ void SqliteWriteStore::start_index_run() {
 
 void SqliteWriteStore::index_slice(std::int64_t rows_max) {
   if (!index_run_active()) return;
+  assert(rows_max >= 1);
   Statement& insert = statements_->insert_index_row;
   std::int64_t added = 0;
+  const std::string* last_account = nullptr;
+  std::int64_t last_sequence = 0;
   while (run_next_ < run_.size() && added < rows_max) {
     auto& [account, rows] = run_[run_next_];
     std::size_t taken = std::min(rows.size(), static_cast<std::size_t>(rows_max - added));
@@ -170,20 +169,18 @@ void SqliteWriteStore::index_slice(std::int64_t rows_max) {
       insert.run();
     }
     added += static_cast<std::int64_t>(taken);
-    run_rows_left_ -= static_cast<std::int64_t>(taken);
+    last_account = &account;
+    last_sequence = rows[taken - 1].sequence;
     if (taken < rows.size()) {
-      std::int64_t last_sequence = rows[taken - 1].sequence;
       rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(taken));
-      save_run(account, last_sequence);
-      return;
+      break;
     }
     ++run_next_;
-    if (run_next_ < run_.size() && added == rows_max) {
-      save_run(account, rows.back().sequence);
-      return;
-    }
   }
-  assert(run_rows_left_ == 0);
+  if (run_next_ < run_.size()) {
+    save_run(*last_account, last_sequence);
+    return;
+  }
   run_.clear();
   run_next_ = 0;
   statements_->set_indexed_through.bind(1, run_through_);
@@ -196,7 +193,7 @@ void SqliteWriteStore::index_slice(std::int64_t rows_max) {
 void SqliteWriteStore::index_entries() {
   while (unindexed_entries() > 0) {
     if (!index_run_active()) start_index_run();
-    index_slice(run_rows_left_);
+    index_slice(std::numeric_limits<std::int64_t>::max());
   }
 }
 

@@ -111,7 +111,6 @@ class SqliteWriteStore final : public WriteStore {
   std::int64_t run_through_ = 0;   // the last entry of the run under way; 0: none
   RunRows run_;                   // the rows of the run under way, from run_next_ on not indexed yet
   std::size_t run_next_ = 0;      // the first account of run_ with rows left
-  std::int64_t run_rows_left_ = 0;
   PendingRows pending_;  // the entries after the run (after indexed_through_ when none)
 };
 
