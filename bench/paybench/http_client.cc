@@ -1,9 +1,16 @@
-// The keep-alive client on Asio and Beast; see http_client.h for the design.
+// The keep-alive client on Asio; see http_client.h for the design.
 //
 // One io_context on the calling thread, one coroutine per connection. A
-// connection's state (socket, read buffer) lives in its coroutine frame;
-// the only shared state is the source and a few counters, touched only
-// from that one thread.
+// connection's state (socket, buffers) lives in its coroutine frame; the
+// only shared state is the source, a few counters and each connection's
+// deadline, touched only from that one thread.
+//
+// The client shares the cores with the server it measures, so each
+// exchange costs little of its own: the request goes out as one buffer,
+// the answer is read with http_wire.h's reader into a buffer the
+// connection keeps, and deadlines are kept by one watchdog that looks at
+// every connection's every few milliseconds instead of a timer armed and
+// cancelled around each read and write.
 #include "bench/paybench/http_client.h"
 
 #include <algorithm>
@@ -15,18 +22,16 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/string.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/asio/write.hpp>
 #include <cassert>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <utility>
+#include <vector>
 
+#include "bench/paybench/http_wire.h"
 #include "bench/paybench/json_fields.h"
 #include "bench/paybench/retry.h"
 
@@ -34,8 +39,6 @@ namespace payd::bench {
 namespace {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
@@ -48,28 +51,101 @@ constexpr auto reconnect_pause_max = std::chrono::milliseconds(200);
 constexpr std::int64_t exchange_retry_pause_us_max = 1'000'000;
 constexpr std::size_t response_body_bytes_max = 8 * 1024 * 1024;
 constexpr std::size_t described_body_bytes_max = 300;
+constexpr std::size_t read_bytes_min = 16 * 1024;  // room made in the read buffer before each read
+// How often the watchdog looks for connections past their deadline: a
+// quarter of the deadline, within these bounds.
+constexpr std::int64_t watchdog_interval_us_min = 5'000;
+constexpr std::int64_t watchdog_interval_us_max = 100'000;
+
+// What the watchdog knows of one connection: its socket while an
+// operation is under way, and when that operation must have finished.
+struct Deadline {
+  tcp::socket* socket = nullptr;
+  std::int64_t at_us = 0;  // 0: nothing under way
+  bool expired = false;    // the watchdog cancelled the operation
+};
 
 struct DriveState {
   const DriveOptions& options;
   Clock& clock;
   ExchangeSource& source;
+  std::vector<Deadline> deadlines;
+  std::size_t connections_running = 0;
+  asio::steady_timer* watchdog_timer = nullptr;  // cancelled when the last connection stops
   std::size_t connections_opened = 0;
   std::size_t connections_given_up = 0;
   std::string last_connect_error;
   std::exception_ptr exception;
 };
 
+// One connection's socket and buffers, and its entry in the watchdog's list.
+struct Link {
+  Link(DriveState& state, std::size_t index, const asio::any_io_executor& executor)
+      : socket(executor), deadline(state.deadlines[index]), state_(state) {
+    deadline.socket = &socket;
+  }
+  ~Link() { deadline = Deadline{}; }
+  Link(const Link&) = delete;
+  Link& operator=(const Link&) = delete;
+
+  void arm() {
+    deadline.at_us = state_.clock.monotonic_us() + state_.options.request_timeout_ms * 1000;
+    deadline.expired = false;
+  }
+  void disarm() { deadline.at_us = 0; }
+  // The message for a failed operation: the watchdog's, or the socket's.
+  std::string failure(const char* operation, const error_code& error) const {
+    return std::string(operation) + ": " + (deadline.expired ? std::string("timed out") : error.message());
+  }
+  void close() {
+    error_code ignored;
+    socket.close(ignored);
+    received = 0;
+  }
+
+  tcp::socket socket;
+  Deadline& deadline;
+  std::string request;       // the request being sent, reused
+  std::vector<char> buffer;  // what is read; it only grows, so it is not cleared for each read
+  std::size_t received = 0;  // bytes at its start read and not yet taken as an answer
+ private:
+  DriveState& state_;
+};
+
+// Cancels the operation of every connection past its deadline, until no
+// connection runs.
+asio::awaitable<void> watchdog(DriveState& state) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  state.watchdog_timer = &timer;
+  std::int64_t interval_us = std::clamp<std::int64_t>(state.options.request_timeout_ms * 250,
+                                                      watchdog_interval_us_min, watchdog_interval_us_max);
+  while (state.connections_running > 0) {
+    timer.expires_after(std::chrono::microseconds(interval_us));
+    co_await timer.async_wait(use_tuple);
+    std::int64_t now_us = state.clock.monotonic_us();
+    for (Deadline& deadline : state.deadlines) {
+      if (deadline.socket == nullptr || deadline.at_us == 0 || deadline.at_us > now_us) continue;
+      deadline.expired = true;
+      deadline.at_us = 0;
+      error_code ignored;
+      deadline.socket->cancel(ignored);
+    }
+  }
+  state.watchdog_timer = nullptr;
+}
+
 // Opens the socket; the error message, or empty when connected.
-asio::awaitable<std::string> connect(DriveState& state, beast::tcp_stream& stream, const tcp::endpoint& endpoint) {
-  stream.expires_after(std::chrono::milliseconds(state.options.request_timeout_ms));
-  auto [error] = co_await stream.async_connect(endpoint, use_tuple);
+asio::awaitable<std::string> connect(DriveState& state, Link& link, const tcp::endpoint& endpoint) {
+  link.arm();
+  auto [error] = co_await link.socket.async_connect(endpoint, use_tuple);
+  link.disarm();
   if (error) {
-    stream.close();  // a failed connect leaves the socket open; the next attempt needs a fresh one
-    state.last_connect_error = "connect to 127.0.0.1:" + std::to_string(endpoint.port()) + ": " + error.message();
+    state.last_connect_error = link.failure(("connect to 127.0.0.1:" + std::to_string(endpoint.port())).c_str(), error);
+    link.close();  // a failed connect leaves the socket open; the next attempt needs a fresh one
     co_return state.last_connect_error;
   }
   error_code ignored;
-  stream.socket().set_option(tcp::no_delay(true), ignored);
+  link.socket.set_option(tcp::no_delay(true), ignored);
   state.connections_opened += 1;
   co_return std::string();
 }
@@ -78,12 +154,12 @@ asio::awaitable<std::string> connect(DriveState& state, beast::tcp_stream& strea
 // connected; false when the connection should stop: the source is finished,
 // or the server stayed away (connect_failures_max failures in a row, or
 // for reconnect_for_ms when that is set).
-asio::awaitable<bool> reconnect(DriveState& state, beast::tcp_stream& stream, asio::steady_timer& timer,
+asio::awaitable<bool> reconnect(DriveState& state, Link& link, asio::steady_timer& timer,
                                 const tcp::endpoint& endpoint) {
   std::int64_t first_failure_us = 0;
   auto pause = reconnect_pause_min;
   for (int failures = 0;; ++failures) {
-    std::string error = co_await connect(state, stream, endpoint);
+    std::string error = co_await connect(state, link, endpoint);
     if (error.empty()) co_return true;
     std::int64_t now_us = state.clock.monotonic_us();
     if (failures == 0) first_failure_us = now_us;
@@ -101,44 +177,49 @@ asio::awaitable<bool> reconnect(DriveState& state, beast::tcp_stream& stream, as
   }
 }
 
-http::request<http::string_body> make_message(const HttpRequest& request) {
-  http::request<http::string_body> message{http::string_to_verb(request.method), request.target, 11};
-  message.set(http::field::host, "127.0.0.1");
-  if (!request.body.empty()) {
-    message.set(http::field::content_type, "application/json");
-    message.body() = request.body;
-  }
-  if (!request.idempotency_key.empty()) message.set("Idempotency-Key", request.idempotency_key);
-  message.prepare_payload();
-  return message;
-}
-
 // One request and its answer on an open connection. `keep_alive` is false
 // afterwards when the connection must be reopened.
-asio::awaitable<HttpResponse> send_and_read(DriveState& state, beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                            const HttpRequest& request, bool& keep_alive) {
+asio::awaitable<HttpResponse> send_and_read(Link& link, const HttpRequest& request, bool& keep_alive) {
   HttpResponse response;
   keep_alive = false;
-  auto message = make_message(request);
-  stream.expires_after(std::chrono::milliseconds(state.options.request_timeout_ms));
-  auto [write_error, written] = co_await http::async_write(stream, message, use_tuple);
+  link.request.clear();
+  write_request(request, link.request);
+  link.arm();
+  auto [write_error, written] = co_await asio::async_write(link.socket, asio::buffer(link.request), use_tuple);
   if (write_error) {
-    response.transport_error = "write: " + write_error.message();
+    link.disarm();
+    response.transport_error = link.failure("write", write_error);
     co_return response;
   }
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(response_body_bytes_max);
-  auto [read_error, read] = co_await http::async_read(stream, buffer, parser, use_tuple);
-  if (read_error) {
-    response.transport_error = "read: " + read_error.message();
-    co_return response;
+  std::vector<char>& buffer = link.buffer;
+  for (;;) {
+    WireResponse answer = read_response(std::string_view(buffer.data(), link.received), response_body_bytes_max);
+    if (answer.state == WireResponse::State::complete) {
+      link.disarm();
+      response.status = answer.status;
+      response.replayed = answer.replayed;
+      response.body.assign(answer.body);
+      keep_alive = answer.keep_alive;
+      // Bytes after the answer (there should be none) stay for the next.
+      std::memmove(buffer.data(), buffer.data() + answer.length, link.received - answer.length);
+      link.received -= answer.length;
+      co_return response;
+    }
+    if (answer.state == WireResponse::State::invalid) {
+      link.disarm();
+      response.transport_error = "read: " + answer.error;
+      co_return response;
+    }
+    if (buffer.size() - link.received < read_bytes_min) buffer.resize(link.received + std::max(buffer.size(), read_bytes_min));
+    auto [read_error, read] = co_await link.socket.async_read_some(
+        asio::buffer(buffer.data() + link.received, buffer.size() - link.received), use_tuple);
+    link.received += read;
+    if (read_error) {
+      link.disarm();
+      response.transport_error = link.failure("read", read_error);
+      co_return response;
+    }
   }
-  auto& answer = parser.get();
-  response.status = answer.result_int();
-  response.replayed = beast::iequals(answer["Idempotent-Replayed"], "true");
-  response.body = std::move(answer.body());
-  keep_alive = answer.keep_alive();
-  co_return response;
 }
 
 asio::awaitable<void> wait_until(DriveState& state, asio::steady_timer& timer, std::int64_t time_us) {
@@ -153,15 +234,14 @@ asio::awaitable<void> wait_until(DriveState& state, asio::steady_timer& timer, s
 // reconnect limits; each exchange is bounded by the request timeout.
 asio::awaitable<void> run_connection(DriveState& state, std::size_t connection) {
   auto executor = co_await asio::this_coro::executor;
-  beast::tcp_stream stream(executor);
-  beast::flat_buffer buffer;
+  Link link(state, connection, executor);
   asio::steady_timer timer(executor);
   const auto& ports = state.options.ports;
   tcp::endpoint endpoint(asio::ip::address_v4::loopback(), ports[connection % ports.size()]);
   bool open = false;
   while (true) {
     if (!open) {
-      bool connected = co_await reconnect(state, stream, timer, endpoint);
+      bool connected = co_await reconnect(state, link, timer, endpoint);
       if (!connected) break;
       open = true;
     }
@@ -170,18 +250,16 @@ asio::awaitable<void> run_connection(DriveState& state, std::size_t connection) 
     co_await wait_until(state, timer, exchange->intended_send_us);
     std::int64_t sent_us = state.clock.monotonic_us();
     bool keep_alive = false;
-    HttpResponse response = co_await send_and_read(state, stream, buffer, exchange->request, keep_alive);
+    HttpResponse response = co_await send_and_read(link, exchange->request, keep_alive);
     if (!keep_alive) {
-      error_code ignored;
-      stream.socket().close(ignored);
-      buffer.clear();
+      link.close();
       open = false;
     }
     state.source.complete(connection, std::move(*exchange), std::move(response), sent_us, state.clock.monotonic_us());
   }
   error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream.socket().close(ignored);
+  link.socket.shutdown(tcp::socket::shutdown_both, ignored);
+  link.close();
 }
 
 // exchange_all's source: each request once, then the ones that asked to be
@@ -255,12 +333,19 @@ Outcome drive(const DriveOptions& options, Clock& clock, ExchangeSource& source)
   assert(!options.ports.empty() && options.ports.size() <= ports_max);
   assert(options.request_timeout_ms > 0 && options.reconnect_for_ms >= 0);
   asio::io_context context(1);
-  DriveState state{options, clock, source};
+  DriveState state{options, clock, source, std::vector<Deadline>(options.connections)};
+  auto record = [&state](std::exception_ptr exception) {
+    if (exception && !state.exception) state.exception = exception;
+  };
   for (std::size_t connection = 0; connection < options.connections; ++connection) {
-    asio::co_spawn(context, run_connection(state, connection), [&state](std::exception_ptr exception) {
-      if (exception && !state.exception) state.exception = exception;
+    state.connections_running += 1;
+    asio::co_spawn(context, run_connection(state, connection), [&state, record](std::exception_ptr exception) {
+      state.connections_running -= 1;
+      if (state.connections_running == 0 && state.watchdog_timer != nullptr) state.watchdog_timer->cancel();
+      record(exception);
     });
   }
+  asio::co_spawn(context, watchdog(state), record);
   context.run();
   if (state.exception) std::rethrow_exception(state.exception);
   if (state.connections_given_up == options.connections) return Failure{state.last_connect_error};

@@ -6,7 +6,7 @@
 // ExchangeSource for the next exchange, wait until its intended send time,
 // send it, read the answer, hand it back, repeat until the source says
 // done. Open and closed loops, setup and checks differ only in their
-// source. Only http_client.cc includes Asio and Beast; this header keeps
+// source. Only http_client.cc includes Asio; this header keeps
 // them away from the rest of paybench.
 //
 // Errors: a transport failure of a request (reset, timed out) is an answer
