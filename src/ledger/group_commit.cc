@@ -58,7 +58,9 @@ void GroupCommitWriter::submit(Submission submission, std::function<void(Outcome
       queue_.push_back(QueuedSubmission{std::move(submission), std::move(done)});
       ++arrivals_;
       queue_depth_.set(static_cast<std::int64_t>(queue_.size()));
-      if (queue_.size() == 1) queue_ready_.notify_one();
+      // A writer waiting in take_more() is woken by the sync's return, or by
+      // a group of arrivals, not by each one (the class comment says why).
+      if (queue_.size() == (extending_ ? extend_wake_queued : 1)) queue_ready_.notify_one();
       return;
     }
   }
@@ -119,13 +121,14 @@ std::size_t GroupCommitWriter::take_more(std::vector<QueuedSubmission>& batch) {
   for (;;) {
     if (stopping_ || batch.size() >= batch_size_max_) return 0;
     if (!queue_.empty()) return take_queued(batch);
+    if (undurable_ == 0 && std::chrono::steady_clock::now() >= commit_not_before_) return 0;
+    extending_ = true;
     if (undurable_ > 0) {
       queue_ready_.wait(lock);
-    } else if (std::chrono::steady_clock::now() < commit_not_before_) {
-      queue_ready_.wait_until(lock, commit_not_before_);
     } else {
-      return 0;
+      queue_ready_.wait_until(lock, commit_not_before_);
     }
+    extending_ = false;
   }
 }
 

@@ -19,7 +19,12 @@
 // transaction open and adds what arrives meanwhile (take_more()), and
 // commits as the sync returns: batches stay as large as when each commit
 // waited for its own fsync (pages written per commit are what the disk
-// pays for), and executing them overlaps the fsync. Nothing is
+// pays for), and executing them overlaps the fsync. The writer is woken
+// for those arrivals once extend_wake_queued have queued, or when the
+// sync returns, not for each: at 10,000 transfers/s over SQLite a wake
+// per arrival cost the writer about 3,500 more context switches a second
+// (1,500 of them preemptions) and the machine about 4% of its CPU, to
+// execute a handful of submissions a little earlier. Nothing is
 // acknowledged before it is durable; until then only the backend's own
 // readers can see it.
 //
@@ -58,6 +63,9 @@
 #include "metrics/metrics.h"
 
 namespace payd::ledger {
+
+// Arrivals that wake a writer waiting in take_more(); see the class comment.
+inline constexpr std::size_t extend_wake_queued = 16;
 
 struct CommitWindow {
   std::chrono::microseconds length{0};  // 0: commit as soon as the earlier batches are durable
@@ -142,6 +150,7 @@ class GroupCommitWriter {
   std::condition_variable stopping_signal_;
   std::deque<QueuedSubmission> queue_;
   bool stopping_ = false;
+  bool extending_ = false;  // the writer waits in take_more()
   std::condition_variable committed_ready_;
   std::vector<Committed> committed_;  // committed, waiting for the durability thread
   std::size_t undurable_ = 0;         // batches committed and not yet durable

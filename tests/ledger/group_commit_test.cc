@@ -198,6 +198,51 @@ TEST_F(GroupCommitTest, ShutdownAnswersWhatWasCommittedOnceItIsDurable) {
   EXPECT_EQ(answers.wait_for(5), std::vector<unsigned>(5, 201u));
 }
 
+TEST(GroupCommitExtendTest, WhileASyncRunsTheWriterTakesArrivalsInGroupsOrWhenItReturns) {
+  ManualClock clock;
+  metrics::Registry registry;
+  GroupCommitWriter writer(64, 256, clock, registry);
+  Gate gate;
+  std::atomic<std::size_t> executed{0};
+  std::vector<std::size_t> batch_sizes;  // written by the writer thread, read after shutdown
+  writer.start(
+      [&](std::vector<QueuedSubmission>& batch) {
+        executed += batch.size();
+        while (std::size_t taken = writer.take_more(batch)) executed += taken;
+        batch_sizes.push_back(batch.size());
+        return std::vector<Outcome>(batch.size(), Outcome{Outcome::Kind::executed, Reply{201, ""}, {}});
+      },
+      {}, std::chrono::milliseconds(20), [&] { return gate.pass(); });
+  Answers answers;
+  writer.submit(a_submission(), answers.collector());
+  gate.wait_for_arrivals(1);  // the first batch's sync is stuck
+  writer.submit(a_submission(), answers.collector());  // opens the next batch
+  auto executed_soon = [&](std::size_t count) {
+    for (int waited_ms = 0; waited_ms < 5000 && executed < count; waited_ms += 5) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return executed.load();
+  };
+  ASSERT_EQ(executed_soon(2), 2u);
+
+  // Fewer than a group: the writer is left waiting for the sync.
+  for (std::size_t i = 0; i + 1 < extend_wake_queued; ++i) writer.submit(a_submission(), answers.collector());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(executed, 2u) << "the writer was woken for single arrivals";
+  // The group's last arrival wakes it, while the sync still runs.
+  writer.submit(a_submission(), answers.collector());
+  EXPECT_EQ(executed_soon(2 + extend_wake_queued), 2 + extend_wake_queued);
+  EXPECT_TRUE(answers.wait_for(0).empty());
+
+  // One more, then the sync returns: that wakes the writer too.
+  writer.submit(a_submission(), answers.collector());
+  gate.open(true);
+  std::size_t total = 3 + extend_wake_queued;
+  EXPECT_EQ(answers.wait_for(total), std::vector<unsigned>(total, 201u));
+  writer.shutdown();
+  EXPECT_EQ(batch_sizes, (std::vector<std::size_t>{1, total - 1}));
+}
+
 // A writer with the SQLite backend's shape: the batch stays open while
 // take_more() finds more, and a durability step (here an instant one).
 class WindowedWriter {
