@@ -28,6 +28,7 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -80,8 +81,8 @@ struct DriveState {
 
 // One connection's socket and buffers, and its entry in the watchdog's list.
 struct Link {
-  Link(DriveState& state, std::size_t index, const asio::any_io_executor& executor)
-      : socket(executor), deadline(state.deadlines[index]), state_(state) {
+  Link(DriveState& drive, std::size_t index, const asio::any_io_executor& executor)
+      : state(drive), socket(executor), deadline(drive.deadlines[index]) {
     deadline.socket = &socket;
   }
   ~Link() { deadline = Deadline{}; }
@@ -89,12 +90,12 @@ struct Link {
   Link& operator=(const Link&) = delete;
 
   void arm() {
-    deadline.at_us = state_.clock.monotonic_us() + state_.options.request_timeout_ms * 1000;
+    deadline.at_us = state.clock.monotonic_us() + state.options.request_timeout_ms * 1000;
     deadline.expired = false;
   }
   void disarm() { deadline.at_us = 0; }
   // The message for a failed operation: the watchdog's, or the socket's.
-  std::string failure(const char* operation, const error_code& error) const {
+  std::string failure(std::string_view operation, const error_code& error) const {
     return std::string(operation) + ": " + (deadline.expired ? std::string("timed out") : error.message());
   }
   void close() {
@@ -103,13 +104,12 @@ struct Link {
     received = 0;
   }
 
+  DriveState& state;
   tcp::socket socket;
   Deadline& deadline;
   std::string request;       // the request being sent, reused
   std::vector<char> buffer;  // what is read; it only grows, so it is not cleared for each read
   std::size_t received = 0;  // bytes at its start read and not yet taken as an answer
- private:
-  DriveState& state_;
 };
 
 // Cancels the operation of every connection past its deadline, until no
@@ -140,7 +140,7 @@ asio::awaitable<std::string> connect(DriveState& state, Link& link, const tcp::e
   auto [error] = co_await link.socket.async_connect(endpoint, use_tuple);
   link.disarm();
   if (error) {
-    state.last_connect_error = link.failure(("connect to 127.0.0.1:" + std::to_string(endpoint.port())).c_str(), error);
+    state.last_connect_error = link.failure("connect to 127.0.0.1:" + std::to_string(endpoint.port()), error);
     link.close();  // a failed connect leaves the socket open; the next attempt needs a fresh one
     co_return state.last_connect_error;
   }
@@ -210,7 +210,9 @@ asio::awaitable<HttpResponse> send_and_read(Link& link, const HttpRequest& reque
       response.transport_error = "read: " + answer.error;
       co_return response;
     }
-    if (buffer.size() - link.received < read_bytes_min) buffer.resize(link.received + std::max(buffer.size(), read_bytes_min));
+    if (buffer.size() - link.received < read_bytes_min) {
+      buffer.resize(link.received + std::max(buffer.size(), read_bytes_min));
+    }
     auto [read_error, read] = co_await link.socket.async_read_some(
         asio::buffer(buffer.data() + link.received, buffer.size() - link.received), use_tuple);
     link.received += read;
