@@ -53,6 +53,14 @@ constexpr std::int64_t exchange_retry_pause_us_max = 1'000'000;
 constexpr std::size_t response_body_bytes_max = 8 * 1024 * 1024;
 constexpr std::size_t described_body_bytes_max = 300;
 constexpr std::size_t read_bytes_min = 16 * 1024;  // room made in the read buffer before each read
+// An exchange due at a given time (open loop, retries) goes out at the
+// first tick at or after it, so that the connections due within a tick
+// share one wake of the event loop instead of one timer expiry each: at
+// 10,000 requests/s over 256 connections paybench used 4.8-5.3 s of CPU in
+// a 10 s run without ticks, 3.6-4.0 s with them. Latency counts from the
+// time the exchange was due, so a tick adds to what is measured (0.25 ms
+// at most) and never hides any.
+constexpr std::int64_t send_tick_us = 250;
 // How often the watchdog looks for connections past their deadline: a
 // quarter of the deadline, within these bounds.
 constexpr std::int64_t watchdog_interval_us_min = 5'000;
@@ -224,7 +232,9 @@ asio::awaitable<HttpResponse> send_and_read(Link& link, const HttpRequest& reque
   }
 }
 
+// Waits until `time_us`, rounded up to a send tick.
 asio::awaitable<void> wait_until(DriveState& state, asio::steady_timer& timer, std::int64_t time_us) {
+  time_us = (time_us + send_tick_us - 1) / send_tick_us * send_tick_us;
   std::int64_t wait_us = time_us - state.clock.monotonic_us();
   if (wait_us <= 0) co_return;
   timer.expires_after(std::chrono::microseconds(wait_us));

@@ -3,11 +3,11 @@
 // drive() opens `connections` connections to 127.0.0.1 (and nowhere else),
 // spread round-robin over the given ports (several payd nodes), and runs
 // one coroutine per connection on a single thread: connect, ask the
-// ExchangeSource for the next exchange, wait until its intended send time,
-// send it, read the answer, hand it back, repeat until the source says
-// done. Open and closed loops, setup and checks differ only in their
-// source. Only http_client.cc includes Asio; this header keeps
-// them away from the rest of paybench.
+// ExchangeSource for the next exchange, wait until its intended send time
+// (rounded up to a 250 µs tick, see http_client.cc), send it, read the
+// answer, hand it back, repeat until the source says done. Open and closed
+// loops, setup and checks differ only in their source. Only http_client.cc
+// includes Asio; this header keeps it away from the rest of paybench.
 //
 // Errors: a transport failure of a request (reset, timed out) is an answer
 // with status 0 and a transport_error, never an exception; the connection
