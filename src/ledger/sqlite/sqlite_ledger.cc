@@ -20,6 +20,13 @@ namespace {
 
 Problem unavailable(const std::string& detail) { return make_problem("unavailable", detail); }
 
+// Before the writer starts the WAL over, the checkpointer copies and syncs
+// in rounds until a round finds at most this many frames appended (about
+// 6 ms of writes at 10,000 transfers/s), or gives up after
+// restart_rounds_max rounds and leaves the writer the rest.
+constexpr int restart_frames_left = 128;
+constexpr int restart_rounds_max = 8;
+
 // The reads' SQL, built once (each connection prepares a statement the
 // first time it runs it, see Connection::prepared).
 struct ReadSql {
@@ -145,15 +152,22 @@ void SqliteLedger::checkpoint_loop() {
       }
       Connection::CheckpointResult result = connection->checkpoint(false);
       if (result.wal_frames >= options_.wal_frames_restart_min && !wal_restart_due_) {
-        // A pass copies up to an interval's frames, and the writer appends
-        // meanwhile; copy those too, so the writer is left only what comes
-        // during this shorter pass.
-        connection->checkpoint(false);
-        // The writer starts the WAL over with a checkpoint that syncs the
-        // database file, with every page the checkpoints since the last
-        // restart copied into it (up to 8 ms measured at 10,000
-        // transfers/s). Synced here first, that leaves the writer's sync
-        // little to write, and the writer waits less.
+        // The writer starts the WAL over with a checkpoint of its own, which
+        // copies what is left of the WAL and syncs the database file while
+        // submissions wait. Leave it little of both: sync the database
+        // file, copy what the writer appended meanwhile, and again, until a
+        // round finds little new. Each round has less to sync than the one
+        // before, so less is appended during it. At 10,000 transfers/s the
+        // writer's restarts took 3.1 ms at the median (1.9 to 11.1) this
+        // way, against 8.7 ms (3.8 to 15.4) after two passes and one sync.
+        int copied_through = result.wal_frames;
+        for (int round = 0; round < restart_rounds_max; ++round) {
+          if (database_fd >= 0) ::fdatasync(database_fd);
+          Connection::CheckpointResult pass = connection->checkpoint(false);
+          int appended = pass.wal_frames - copied_through;
+          copied_through = pass.wal_frames;
+          if (appended <= restart_frames_left) break;
+        }
         if (database_fd >= 0) ::fdatasync(database_fd);
         wal_restart_due_ = true;
       }

@@ -97,10 +97,11 @@ class SqliteLedger final : public Ledger {
   // The checkpointer thread copies the WAL into the database without
   // blocking the writer. Under steady writes it never catches up with the
   // end of the WAL, so the WAL would only grow: once it holds
-  // wal_frames_restart_min frames the checkpointer copies once more what
-  // was appended during its pass, then asks the writer thread (between two
-  // batches, where no busy-waiting on locks is needed) to copy the little
-  // that is left, after which SQLite starts the WAL over.
+  // wal_frames_restart_min frames the checkpointer syncs the database file
+  // and copies what was appended meanwhile, in rounds until little is new,
+  // then asks the writer thread (between two batches, where no
+  // busy-waiting on locks is needed) to copy the little that is left,
+  // after which SQLite starts the WAL over.
   void checkpoint_loop();
   void restart_wal();
   // The durability step of pipelined_sync: fdatasync of the WAL. A failure
