@@ -21,6 +21,7 @@
 #include "bench/paybench/process.h"
 #include "bench/paybench/report.h"
 #include "bench/paybench/setup.h"
+#include "core/open_files.h"
 
 namespace payd::bench {
 namespace {
@@ -221,5 +222,6 @@ int run(const Options& options) {
 
 int main(int argc, char** argv) {
   payd::bench::Options options = payd::bench::parse_options(argc, argv);
+  payd::raise_open_files_limit();  // a connection is a descriptor
   return payd::bench::run(options);
 }

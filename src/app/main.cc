@@ -12,6 +12,7 @@
 #include "cache/gateway_status_store.h"
 #include "cache/memory_cache.h"
 #include "cache/redis_cache.h"
+#include "core/open_files.h"
 #include "redis/client.h"
 #include "resilience/circuit_breaker.h"
 #include "gateway/health.h"
@@ -112,6 +113,8 @@ std::unique_ptr<ledger::Ledger> open_ledger(const Config& config, IdGenerator& i
 }
 
 int run(const Config& config) {
+  // Every connection, to clients and to the databases, is a descriptor.
+  raise_open_files_limit();
   std::error_code error;
   std::filesystem::create_directories(config.data_dir, error);
   if (error) fail("cannot create data folder " + config.data_dir + ": " + error.message());
