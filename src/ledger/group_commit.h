@@ -30,7 +30,9 @@
 //
 // Under a steady stream of submissions a batch can also be held open for a
 // commit window (CommitWindow): the writer keeps adding what arrives until
-// the window, counted from the batch's first submission, has passed. Each
+// the window, counted from the batch's first submission, has passed (woken
+// for arrivals as while it waits for a sync: once extend_wake_queued have
+// queued, or when the window ends). Each
 // commit and each sync has a cost of its own, whatever the batch holds (and
 // a batch's WAL pages are shared by its transfers), so fewer, larger
 // batches leave the CPU and the disk to the requests (the idea of
@@ -64,7 +66,8 @@
 
 namespace payd::ledger {
 
-// Arrivals that wake a writer waiting in take_more(); see the class comment.
+// Arrivals that wake a writer waiting in take_more(), for a sync or for the
+// end of a commit window; see the class comment.
 inline constexpr std::size_t extend_wake_queued = 16;
 
 struct CommitWindow {
@@ -150,7 +153,7 @@ class GroupCommitWriter {
   std::condition_variable stopping_signal_;
   std::deque<QueuedSubmission> queue_;
   bool stopping_ = false;
-  bool extending_ = false;  // the writer waits in take_more()
+  bool extending_ = false;  // the writer waits in take_more() (for a sync or a window's end)
   std::condition_variable committed_ready_;
   std::vector<Committed> committed_;  // committed, waiting for the durability thread
   std::size_t undurable_ = 0;         // batches committed and not yet durable
