@@ -3,6 +3,7 @@
 #include "ledger/sqlite/sqlite_ledger.h"
 
 #include "ledger/sqlite/database.h"
+#include "ledger/sqlite/paced_sync.h"
 
 #include <gtest/gtest.h>
 
@@ -294,12 +295,15 @@ TEST_F(SqliteLedgerTest, BackgroundCheckpointsMoveTheWalIntoTheDatabase) {
   std::string a = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
   auto database_bytes = [&] { return std::filesystem::file_size(directory_ + "/ledger.db"); };
   std::uintmax_t before = database_bytes();
+  std::uint64_t paced_before = paced_syncs();
   for (int i = 0; i < 200; ++i) ASSERT_EQ(submit(MakeDeposit{a, 1, "USD", "{}"}).reply.status, 201u);
   // The checkpointer runs every 50 ms; give it up to 5 s on a busy machine.
   for (int waited_ms = 0; waited_ms < 5000 && database_bytes() <= before; waited_ms += 50) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_GT(database_bytes(), before);
+  // It synced the database file through the paced-sync VFS.
+  EXPECT_GT(paced_syncs(), paced_before);
 }
 
 TEST_F(SqliteLedgerTest, TheWalStartsOverOnceTheCheckpointerHasCopiedIt) {

@@ -16,10 +16,10 @@ namespace {
 
 bool DatabaseError::is_constraint() const { return (code_ & 0xff) == SQLITE_CONSTRAINT; }
 
-Connection::Connection(const std::string& path, bool read_only) {
+Connection::Connection(const std::string& path, bool read_only, const char* vfs) {
   int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;
-  int code = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  int code = sqlite3_open_v2(path.c_str(), &db_, flags, vfs);
   if (code != SQLITE_OK) {
     std::string message = "cannot open " + path + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(code));
     sqlite3_close(db_);

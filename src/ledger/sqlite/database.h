@@ -33,8 +33,9 @@ class DatabaseError : public std::runtime_error {
 
 class Connection {
  public:
-  // Opens (creating when asked) the database at `path`.
-  Connection(const std::string& path, bool read_only);
+  // Opens (creating when asked) the database at `path`, through the SQLite
+  // VFS named `vfs` (nullptr: the default one).
+  Connection(const std::string& path, bool read_only, const char* vfs = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
