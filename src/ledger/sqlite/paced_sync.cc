@@ -14,7 +14,6 @@
 #include <atomic>
 #include <cassert>
 #include <cstddef>
-#include <mutex>
 
 namespace payd::ledger::sqlite {
 namespace {
@@ -72,9 +71,11 @@ int paced_open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags, in
   return SQLITE_OK;
 }
 
-void register_vfs() {
+// True once the VFS is registered. SQLite fails to register a VFS only
+// when it cannot initialise at all.
+bool register_vfs() {
   default_vfs = sqlite3_vfs_find(nullptr);
-  assert(default_vfs != nullptr);
+  if (default_vfs == nullptr) return false;
   paced_file_offset = (static_cast<std::size_t>(default_vfs->szOsFile) + alignof(PacedFile) - 1) /
                       alignof(PacedFile) * alignof(PacedFile);
   paced_vfs = *default_vfs;
@@ -82,17 +83,14 @@ void register_vfs() {
   paced_vfs.zName = vfs_name;
   paced_vfs.szOsFile = static_cast<int>(paced_file_offset + sizeof(PacedFile));
   paced_vfs.xOpen = paced_open;
-  int code = sqlite3_vfs_register(&paced_vfs, 0);
-  assert(code == SQLITE_OK);
-  (void)code;
+  return sqlite3_vfs_register(&paced_vfs, 0) == SQLITE_OK;
 }
 
 }  // namespace
 
 const char* paced_sync_vfs() {
-  static std::once_flag once;
-  std::call_once(once, register_vfs);
-  return vfs_name;
+  static const bool registered = register_vfs();
+  return registered ? vfs_name : nullptr;
 }
 
 bool write_back_paced(int fd) {

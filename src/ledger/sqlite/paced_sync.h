@@ -33,7 +33,8 @@ inline constexpr std::int64_t paced_range_bytes_min = 256 * 1024;
 inline constexpr std::int64_t paced_ranges_max = 1024;
 
 // The name of the paced-sync VFS, registered on the first call (not as the
-// default VFS). Thread-safe.
+// default VFS); nullptr, SQLite's default VFS, if it could not be
+// registered. Thread-safe.
 const char* paced_sync_vfs();
 
 // Starts the write-back of the dirty pages of the open file `fd` one range
