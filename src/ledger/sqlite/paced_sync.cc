@@ -2,7 +2,10 @@
 // opened through it is the default VFS's file object followed by a
 // PacedFile: xOpen lets the default VFS fill in the object, and for a main
 // database file swaps its method table for a copy whose xSync and xClose
-// are the ones below, which call the original ones.
+// are the ones below, which call the original ones. The files are the
+// default VFS's own, so their locks and the WAL's shared memory are shared
+// with the connections on the default VFS (the writer's, the readers') as
+// between any two connections.
 #include "ledger/sqlite/paced_sync.h"
 
 #include <fcntl.h>
