@@ -17,6 +17,7 @@
 
 #include "bench/paybench/check.h"
 #include "bench/paybench/load.h"
+#include "bench/paybench/payd_syncs.h"
 #include "bench/paybench/options.h"
 #include "bench/paybench/process.h"
 #include "bench/paybench/report.h"
@@ -139,6 +140,16 @@ LoadOptions make_load_options(const Options& options) {
   return load;
 }
 
+// payd's WAL sync counts so far (payd_syncs.h), through the first target;
+// nullopt when it keeps none or does not answer.
+std::optional<PaydSyncs> read_payd_syncs(const DriveOptions& drive_options, Clock& clock) {
+  DriveOptions first = drive_options;
+  first.ports = {drive_options.ports.front()};
+  auto responses = exchange_all(first, clock, {HttpRequest{"GET", "/metrics", {}, {}}});
+  if (!responses.ok() || responses.value().front().status != 200) return std::nullopt;
+  return parse_payd_syncs(responses.value().front().body);
+}
+
 bool is_transfer_workload(WorkloadKind workload) {
   return workload == WorkloadKind::transfers_uniform || workload == WorkloadKind::transfers_zipf;
 }
@@ -193,8 +204,15 @@ int run(const Options& options) {
   std::cerr << "paybench: " << to_string(options.workload) << " for " << options.warmup_s << " s warmup + "
             << options.duration_s << " s\n";
   LoadOptions load_options = make_load_options(options);
+  // Not across a fault: a payd restarted by one starts its counts again.
+  bool count_syncs = options.fault_command.empty();
+  std::optional<PaydSyncs> syncs_before = count_syncs ? read_payd_syncs(drive_options, clock) : std::nullopt;
   LoadResult load = run_load(load_options, drive_options, fixture.value(), keys, clock, random);
-  RunReport report{describe_run(options), &load, std::nullopt, {}, std::nullopt};
+  std::optional<PaydSyncs> syncs_after = count_syncs ? read_payd_syncs(drive_options, clock) : std::nullopt;
+  RunReport report{describe_run(options), &load, std::nullopt, {}, std::nullopt, std::nullopt};
+  if (syncs_before && syncs_after && syncs_after->syncs >= syncs_before->syncs) {
+    report.payd_syncs = syncs_between(*syncs_before, *syncs_after);
+  }
   if (options.check && load.stopped_early.empty()) {
     run_checks(options, fixture.value(), before.value(), drive_options, clock, load, report);
   }

@@ -167,6 +167,12 @@ void print_table(const RunReport& report, std::ostream& out) {
   print_row(out, "problem codes", codes_text(load));
   if (report.payd_peak_rss_kib)
     print_row(out, "payd peak RSS", format("%.1f MiB", static_cast<double>(*report.payd_peak_rss_kib) / 1024.0));
+  if (report.payd_syncs) {
+    const PaydSyncs& syncs = *report.payd_syncs;
+    print_row(out, "payd WAL syncs",
+              std::to_string(syncs.syncs) + " during the load, " + std::to_string(syncs.over_2_5ms) +
+                  " over 2.5 ms, " + std::to_string(syncs.over_10ms) + " over 10 ms");
+  }
   print_checks(report, out);
 }
 
@@ -233,6 +239,11 @@ Outcome write_json(const RunReport& report, const std::string& path) {
   for (const auto& [code, count] : load.problem_codes) codes[code] = count;
   json["problem_codes"] = std::move(codes);
   if (report.payd_peak_rss_kib) json["payd_peak_rss_kib"] = *report.payd_peak_rss_kib;
+  if (report.payd_syncs) {
+    json["payd_wal_syncs"] = boost::json::object{{"count", report.payd_syncs->syncs},
+                                                 {"over_2_5ms", report.payd_syncs->over_2_5ms},
+                                                 {"over_10ms", report.payd_syncs->over_10ms}};
+  }
   boost::json::array checks;
   for (const CheckResult& check : report.checks) {
     checks.push_back(boost::json::object{{"name", check.name}, {"passed", check.passed}, {"detail", check.detail}});

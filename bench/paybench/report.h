@@ -12,6 +12,7 @@
 #include "bench/paybench/check.h"
 #include "bench/paybench/expected.h"
 #include "bench/paybench/load.h"
+#include "bench/paybench/payd_syncs.h"
 
 namespace payd::bench {
 
@@ -36,6 +37,7 @@ struct RunReport {
   std::optional<std::int64_t> payd_peak_rss_kib;
   std::vector<CheckResult> checks;       // empty with --check off
   std::optional<Invariants> invariants;  // set when the API checks ran
+  std::optional<PaydSyncs> payd_syncs;   // during the load, when payd keeps the histogram
 };
 
 // Whether every check passed (true when there were none).
