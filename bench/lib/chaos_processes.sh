@@ -8,6 +8,8 @@
 # Needs CHAOS_WORK and CHAOS_BUILD (and CHAOS_REDIS_PORT for redis).
 # Every process listens on 127.0.0.1 only; every wait is bounded.
 
+source bench/lib/ports.sh
+
 chaos_start_wait_tenths=150  # 15 s for a process to listen
 chaos_stop_wait_tenths=100   # 10 s for a graceful stop before kill -9
 
@@ -95,11 +97,12 @@ stop_all_processes() {
   done
 }
 
-# A loopback port nothing listens on (tried at random, bounded).
+# A loopback port nothing listens on, outside the ephemeral range (tried at
+# random, bounded; see ports.sh).
 free_port() {
   local attempt port
   for ((attempt = 0; attempt < 50; attempt++)); do
-    port=$((20000 + RANDOM % 40000))
+    port=$(random_listen_port)
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return 0

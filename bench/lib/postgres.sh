@@ -9,7 +9,8 @@
 # postgres_work and postgres_port first, so the child finds the same server.
 postgres_binaries=/usr/lib/postgresql/15/bin
 postgres_work=${postgres_work:-$(mktemp -d /tmp/payd-postgres-XXXXXX)}
-postgres_port=${postgres_port:-$((20000 + RANDOM % 20000))}
+source bench/lib/ports.sh
+postgres_port=${postgres_port:-$(random_listen_port)}
 
 postgres_as_owner() {
   if [ "$(id -u)" -eq 0 ]; then

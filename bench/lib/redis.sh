@@ -3,7 +3,8 @@
 #   redis_start     starts it; sets redis_port
 #   redis_url       prints its redis:// URL
 redis_work=$(mktemp -d /tmp/payd-redis-XXXXXX)
-redis_port=$((40000 + RANDOM % 20000))
+source bench/lib/ports.sh
+redis_port=$(random_listen_port)
 
 redis_stop() {
   [ -f "$redis_work/pid" ] && kill -9 "$(cat "$redis_work/pid")" 2>/dev/null || true
@@ -20,7 +21,7 @@ redis_start() {  # a few ports in turn, in case the random one is taken
     done
     [ -f "$redis_work/pid" ] && kill -9 "$(cat "$redis_work/pid")" 2>/dev/null
     rm -f "$redis_work/pid"
-    redis_port=$((40000 + RANDOM % 20000))
+    redis_port=$(random_listen_port)
   done
   echo "redis-server did not start:" >&2
   tail -5 "$redis_work/log" >&2 2>/dev/null || true
