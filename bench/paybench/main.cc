@@ -17,8 +17,8 @@
 
 #include "bench/paybench/check.h"
 #include "bench/paybench/load.h"
-#include "bench/paybench/payd_syncs.h"
 #include "bench/paybench/options.h"
+#include "bench/paybench/payd_syncs.h"
 #include "bench/paybench/process.h"
 #include "bench/paybench/report.h"
 #include "bench/paybench/setup.h"
