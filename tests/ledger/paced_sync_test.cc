@@ -42,6 +42,7 @@ TEST_F(PacedSyncTest, CheckpointsAreSyncedThroughItAndCommitsAreNot) {
       "WITH RECURSIVE n(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM n WHERE v < 2000) "
       "INSERT INTO t (v) SELECT v FROM n");
   EXPECT_EQ(paced_syncs(), before);
+  // A pass that copies the whole WAL syncs the database file.
   Connection::CheckpointResult result = paced.checkpoint(false);
   EXPECT_GT(result.wal_frames, 0);
   EXPECT_EQ(result.checkpointed_frames, result.wal_frames);

@@ -146,8 +146,9 @@ void SqliteLedger::checkpoint_loop() {
   while (writer_.wait_unless_stopping(std::chrono::milliseconds(options_.checkpoint_interval_ms))) {
     try {
       if (!connection) {
-        // Its checkpoints write the database file back a range at a time
-        // before they sync it (paced_sync.h).
+        // When its checkpoint passes sync the database file (after a pass
+        // that copied the whole WAL), they write it back a range at a time
+        // first (paced_sync.h); so do the restart rounds below.
         connection = std::make_unique<Connection>(options_.path, false, paced_sync_vfs());
         // A connection that has not read the database yet has not opened
         // its WAL, and its checkpoints do nothing: read once first.
