@@ -12,11 +12,13 @@
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <utility>
 
 #include "bench/paybench/check.h"
 #include "bench/paybench/load.h"
+#include "bench/paybench/machine_cpu.h"
 #include "bench/paybench/options.h"
 #include "bench/paybench/payd_syncs.h"
 #include "bench/paybench/process.h"
@@ -150,6 +152,16 @@ std::optional<PaydSyncs> read_payd_syncs(const DriveOptions& drive_options, Cloc
   return parse_payd_syncs(responses.value().front().body);
 }
 
+// The machine's CPU times so far (machine_cpu.h); nullopt where /proc/stat
+// cannot be read.
+std::optional<CpuTimes> read_cpu_times() {
+  std::ifstream file("/proc/stat");
+  if (!file) return std::nullopt;
+  std::ostringstream text;
+  text << file.rdbuf();
+  return parse_cpu_times(text.str());
+}
+
 bool is_transfer_workload(WorkloadKind workload) {
   return workload == WorkloadKind::transfers_uniform || workload == WorkloadKind::transfers_zipf;
 }
@@ -207,9 +219,12 @@ int run(const Options& options) {
   // Not across a fault: a payd restarted by one starts its counts again.
   bool count_syncs = options.fault_command.empty();
   std::optional<PaydSyncs> syncs_before = count_syncs ? read_payd_syncs(drive_options, clock) : std::nullopt;
+  std::optional<CpuTimes> cpu_before = read_cpu_times();
   LoadResult load = run_load(load_options, drive_options, fixture.value(), keys, clock, random);
+  std::optional<CpuTimes> cpu_after = read_cpu_times();
   std::optional<PaydSyncs> syncs_after = count_syncs ? read_payd_syncs(drive_options, clock) : std::nullopt;
-  RunReport report{describe_run(options), &load, std::nullopt, {}, std::nullopt, std::nullopt};
+  RunReport report{describe_run(options), &load, std::nullopt, {}, std::nullopt, std::nullopt, std::nullopt};
+  if (cpu_before && cpu_after) report.machine_cpu = share_between(*cpu_before, *cpu_after);
   // A payd without a sync step of its own (PostgreSQL) shows the histogram empty.
   if (syncs_before && syncs_after && syncs_after->syncs > syncs_before->syncs) {
     report.payd_syncs = syncs_between(*syncs_before, *syncs_after);

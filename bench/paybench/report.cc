@@ -173,6 +173,12 @@ void print_table(const RunReport& report, std::ostream& out) {
               std::to_string(syncs.syncs) + " during the load, " + std::to_string(syncs.over_2_5ms) +
                   " over 2.5 ms, " + std::to_string(syncs.over_10ms) + " over 10 ms");
   }
+  if (report.machine_cpu) {
+    print_row(out, "machine CPU",
+              format("%.0f%% busy", 100.0 * report.machine_cpu->busy) + " of " +
+                  std::to_string(report.machine_cpu->cores) + " cores, " +
+                  format("%.1f%% steal", 100.0 * report.machine_cpu->steal) + " (every process, during the load)");
+  }
   print_checks(report, out);
 }
 
@@ -243,6 +249,11 @@ Outcome write_json(const RunReport& report, const std::string& path) {
     json["payd_wal_syncs"] = boost::json::object{{"count", report.payd_syncs->syncs},
                                                  {"over_2_5ms", report.payd_syncs->over_2_5ms},
                                                  {"over_10ms", report.payd_syncs->over_10ms}};
+  }
+  if (report.machine_cpu) {
+    json["machine_cpu"] = boost::json::object{{"busy_share", report.machine_cpu->busy},
+                                              {"steal_share", report.machine_cpu->steal},
+                                              {"cores", report.machine_cpu->cores}};
   }
   boost::json::array checks;
   for (const CheckResult& check : report.checks) {

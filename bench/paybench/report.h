@@ -12,6 +12,7 @@
 #include "bench/paybench/check.h"
 #include "bench/paybench/expected.h"
 #include "bench/paybench/load.h"
+#include "bench/paybench/machine_cpu.h"
 #include "bench/paybench/payd_syncs.h"
 
 namespace payd::bench {
@@ -38,6 +39,7 @@ struct RunReport {
   std::vector<CheckResult> checks;       // empty with --check off
   std::optional<Invariants> invariants;  // set when the API checks ran
   std::optional<PaydSyncs> payd_syncs;   // during the load, when payd keeps the histogram
+  std::optional<CpuShare> machine_cpu;   // during the load (warmup included), all processes
 };
 
 // Whether every check passed (true when there were none).
