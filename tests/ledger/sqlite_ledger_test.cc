@@ -298,7 +298,10 @@ TEST_F(SqliteLedgerTest, BackgroundCheckpointsMoveTheWalIntoTheDatabase) {
   std::uint64_t paced_before = paced_syncs();
   for (int i = 0; i < 200; ++i) ASSERT_EQ(submit(MakeDeposit{a, 1, "USD", "{}"}).reply.status, 201u);
   // The checkpointer runs every 50 ms; give it up to 5 s on a busy machine.
-  for (int waited_ms = 0; waited_ms < 5000 && database_bytes() <= before; waited_ms += 50) {
+  // A pass writes pages (the file grows) before it syncs, and syncs only
+  // once it has copied the whole WAL, so wait for both.
+  auto checkpointed = [&] { return database_bytes() > before && paced_syncs() > paced_before; };
+  for (int waited_ms = 0; waited_ms < 5000 && !checkpointed(); waited_ms += 50) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_GT(database_bytes(), before);
