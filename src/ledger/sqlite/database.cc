@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "ledger/sqlite/page_cache.h"
+
 namespace payd::ledger::sqlite {
 namespace {
 
@@ -17,6 +19,7 @@ namespace {
 bool DatabaseError::is_constraint() const { return (code_ & 0xff) == SQLITE_CONSTRAINT; }
 
 Connection::Connection(const std::string& path, bool read_only, const char* vfs) {
+  install_page_cache();  // before SQLite's first use; if it is too late, SQLite's own cache
   int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;
   int code = sqlite3_open_v2(path.c_str(), &db_, flags, vfs);

@@ -18,6 +18,8 @@
 #include <cassert>
 #include <cstddef>
 
+#include "ledger/sqlite/page_cache.h"
+
 namespace payd::ledger::sqlite {
 namespace {
 
@@ -77,6 +79,7 @@ int paced_open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags, in
 // True once the VFS is registered. SQLite fails to register a VFS only
 // when it cannot initialise at all.
 bool register_vfs() {
+  install_page_cache();  // registering a VFS sets SQLite up, after which its page cache is fixed
   default_vfs = sqlite3_vfs_find(nullptr);
   if (default_vfs == nullptr) return false;
   paced_file_offset = (static_cast<std::size_t>(default_vfs->szOsFile) + alignof(PacedFile) - 1) /
