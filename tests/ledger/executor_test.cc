@@ -1,7 +1,5 @@
 // The executor contract (executor_contract.h) on the SQLite store, in a
 // temporary folder.
-#include <cstdlib>
-#include <filesystem>
 
 #include "core/clock.h"
 #include "core/ids.h"
@@ -10,6 +8,7 @@
 #include "ledger/sqlite/schema.h"
 #include "ledger/sqlite/write_store.h"
 #include "tests/ledger/executor_contract.h"
+#include "tests/support/temporary_directory.h"
 
 namespace payd::ledger {
 namespace {
@@ -17,9 +16,7 @@ namespace {
 class SqliteBackend final : public ExecutorBackend {
  public:
   SqliteBackend() : ids_(clock_, random_) {
-    char pattern[] = "/tmp/payd-executor-XXXXXX";
-    directory_ = mkdtemp(pattern);
-    connection_ = std::make_unique<sqlite::Connection>(directory_ + "/ledger.db", false);
+    connection_ = std::make_unique<sqlite::Connection>(directory_ / "ledger.db", false);
     sqlite::prepare_database(*connection_);
     store_ = std::make_unique<sqlite::SqliteWriteStore>(*connection_, ids_, clock_);
     executor_ = std::make_unique<Executor>(*store_, ids_, clock_);
@@ -28,7 +25,6 @@ class SqliteBackend final : public ExecutorBackend {
     executor_.reset();
     store_.reset();
     connection_.reset();
-    std::filesystem::remove_all(directory_);
   }
 
   std::vector<Outcome> batch(std::vector<Submission> submissions) override {
@@ -69,7 +65,7 @@ class SqliteBackend final : public ExecutorBackend {
   ManualClock clock_;
   SeededRandom random_{7};
   IdGenerator ids_;
-  std::string directory_;
+  payd::testing::TemporaryDirectory directory_{"payd-executor"};
   std::unique_ptr<sqlite::Connection> connection_;
   std::unique_ptr<sqlite::SqliteWriteStore> store_;
   std::unique_ptr<Executor> executor_;

@@ -8,28 +8,22 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "ledger/sqlite/database.h"
+#include "tests/support/temporary_directory.h"
 
 namespace payd::ledger::sqlite {
 namespace {
 
 class PacedSyncTest : public ::testing::Test {
  protected:
-  PacedSyncTest() {
-    char pattern[] = "/tmp/payd-paced-XXXXXX";
-    directory_ = mkdtemp(pattern);
-  }
-  ~PacedSyncTest() override { std::filesystem::remove_all(directory_); }
-  std::string directory_;
+  payd::testing::TemporaryDirectory directory_{"payd-paced"};
 };
 
 TEST_F(PacedSyncTest, CheckpointsAreSyncedThroughItAndCommitsAreNot) {
-  std::string path = directory_ + "/paced.db";
+  std::string path = directory_ / "paced.db";
   {
     Connection setup(path, false);
     setup.execute("PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t (v INTEGER)");
@@ -56,7 +50,7 @@ TEST_F(PacedSyncTest, CheckpointsAreSyncedThroughItAndCommitsAreNot) {
 }
 
 TEST_F(PacedSyncTest, WriteBackCoversTheWholeFileAndReportsABadDescriptor) {
-  std::string path = directory_ + "/data";
+  std::string path = directory_ / "data";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   ASSERT_GE(fd, 0);
   // Several ranges' worth, written in pieces across the file.

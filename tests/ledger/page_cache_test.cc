@@ -5,23 +5,16 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 
 #include "ledger/sqlite/database.h"
+#include "tests/support/temporary_directory.h"
 
 namespace payd::ledger::sqlite {
 namespace {
 
 class PageCacheTest : public ::testing::Test {
  protected:
-  PageCacheTest() {
-    char pattern[] = "/tmp/payd-pcache-XXXXXX";
-    directory_ = mkdtemp(pattern);
-    path_ = directory_ + "/cache.db";
-  }
-  ~PageCacheTest() override { std::filesystem::remove_all(directory_); }
 
   static std::int64_t integer(Connection& connection, const std::string& sql) {
     Statement select(connection, sql);
@@ -34,8 +27,8 @@ class PageCacheTest : public ::testing::Test {
     return check.text(0);
   }
 
-  std::string directory_;
-  std::string path_;
+  payd::testing::TemporaryDirectory directory_{"payd-pcache"};
+  std::string path_ = directory_ / "cache.db";
 };
 
 TEST_F(PageCacheTest, CommitsAfterSplitsDropNothingAndTheDataIsWhole) {

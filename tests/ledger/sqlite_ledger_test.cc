@@ -4,11 +4,11 @@
 
 #include "ledger/sqlite/database.h"
 #include "ledger/sqlite/paced_sync.h"
+#include "tests/support/temporary_directory.h"
 
 #include <gtest/gtest.h>
 
 #include <condition_variable>
-#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -21,18 +21,14 @@ namespace {
 
 class SqliteLedgerTest : public ::testing::Test {
  protected:
-  SqliteLedgerTest() : ids_(clock_, random_) {
-    char pattern[] = "/tmp/payd-ledger-XXXXXX";
-    directory_ = mkdtemp(pattern);
-  }
+  SqliteLedgerTest() : ids_(clock_, random_) {}
   ~SqliteLedgerTest() override {
     if (ledger_) ledger_->shutdown();
     ledger_.reset();
-    std::filesystem::remove_all(directory_);
   }
   void open(std::int64_t unindexed_entries_max, bool index_when_idle = true, std::int64_t index_slice_rows = 1024) {
     SqliteOptions options;
-    options.path = directory_ + "/ledger.db";
+    options.path = directory_ / "ledger.db";
     options.unindexed_entries_max = unindexed_entries_max;
     options.index_when_idle = index_when_idle;
     options.index_slice_rows = index_slice_rows;
@@ -84,7 +80,7 @@ class SqliteLedgerTest : public ::testing::Test {
   SeededRandom random_{11};
   IdGenerator ids_;
   metrics::Registry registry_;
-  std::string directory_;
+  payd::testing::TemporaryDirectory directory_{"payd-ledger"};
   std::unique_ptr<SqliteLedger> ledger_;
 };
 
@@ -108,7 +104,7 @@ TEST_F(SqliteLedgerTest, EntriesPageWhileAnIndexRunIsHalfDone) {
   // 13..18 is two thirds done and entries 19..20 are not in it.
   open(5, false, 2);
   auto [a, b] = deposit_and_nine_transfers();
-  Connection reader(directory_ + "/ledger.db", true);
+  Connection reader(directory_ / "ledger.db", true);
   Statement run(reader, "SELECT through, (SELECT count(*) FROM entries_by_account), (SELECT value FROM ledger_state "
                         "WHERE name = 'entries_indexed_through') FROM index_run");
   ASSERT_TRUE(run.step());
@@ -135,7 +131,7 @@ TEST_F(SqliteLedgerTest, AnIndexRunHalfDoneAtShutdownGoesOnAfterReopening) {
   // would break entries_by_account's key and fail these transfers.
   open(5, false, 2);
   for (int i = 0; i < 6; ++i) ASSERT_EQ(submit(MakeTransfer{b, a, 5, "USD", "", "{}"}).reply.status, 201u);
-  Connection reader(directory_ + "/ledger.db", true);
+  Connection reader(directory_ / "ledger.db", true);
   Statement missing(reader, "SELECT count(*) FROM entries e WHERE e.number <= (SELECT value FROM ledger_state WHERE "
                             "name = 'entries_indexed_through') AND NOT EXISTS (SELECT 1 FROM entries_by_account i "
                             "WHERE i.account = e.account AND i.sequence = e.sequence AND i.number = e.number)");
@@ -171,7 +167,7 @@ TEST_F(SqliteLedgerTest, SlicesAcrossManyAccountsIndexEveryEntryOnce) {
   open(7, false, 3);
   for (int round = 4; round < 9; ++round) transfer_round(round);
 
-  Connection reader(directory_ + "/ledger.db", true);
+  Connection reader(directory_ / "ledger.db", true);
   Statement counts(reader,
                    "SELECT (SELECT count(*) FROM entries WHERE number <= (SELECT value FROM ledger_state WHERE name "
                    "= 'entries_indexed_through')), (SELECT count(*) FROM entries_by_account), (SELECT count(*) FROM "
@@ -238,7 +234,7 @@ TEST_F(SqliteLedgerTest, KeysStoredBeforeTheUpgradeStillReplay) {
   ledger_->shutdown();
   ledger_.reset();
   {
-    Connection old(directory_ + "/ledger.db", false);
+    Connection old(directory_ / "ledger.db", false);
     old.execute(
         "BEGIN; CREATE TABLE keys_before (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, state TEXT NOT NULL, "
         "status INTEGER NOT NULL, body TEXT NOT NULL, payment TEXT, created_at INTEGER NOT NULL) WITHOUT ROWID; "
@@ -257,7 +253,7 @@ TEST_F(SqliteLedgerTest, KeysStoredBeforeTheUpgradeStillReplay) {
   EXPECT_EQ(ledger_->account(a)->balance, 200);
   ledger_->shutdown();
   ledger_.reset();
-  Connection check(directory_ + "/ledger.db", false);
+  Connection check(directory_ / "ledger.db", false);
   // Numbered in the order they were made, the old record first.
   Statement numbers(check, "SELECT group_concat(key, ' ') FROM (SELECT key FROM idempotency_keys ORDER BY number)");
   ASSERT_TRUE(numbers.step());
@@ -272,7 +268,7 @@ TEST_F(SqliteLedgerTest, AnIdleWriterIndexesWhatWasAppended) {
   open(16'384);
   std::string a = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
   for (int i = 0; i < 10; ++i) ASSERT_EQ(submit(MakeDeposit{a, 1, "USD", "{}"}).reply.status, 201u);
-  Connection reader(directory_ + "/ledger.db", true);
+  Connection reader(directory_ / "ledger.db", true);
   auto indexed_and_appended = [&] {
     Statement count(reader, "SELECT (SELECT count(*) FROM entries_by_account), (SELECT count(*) FROM entries), "
                             "(SELECT value FROM ledger_state WHERE name = 'entries_indexed_through')");
@@ -293,7 +289,7 @@ TEST_F(SqliteLedgerTest, AnIdleWriterIndexesWhatWasAppended) {
 TEST_F(SqliteLedgerTest, BackgroundCheckpointsMoveTheWalIntoTheDatabase) {
   open(16'384);
   std::string a = id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"}));
-  auto database_bytes = [&] { return std::filesystem::file_size(directory_ + "/ledger.db"); };
+  auto database_bytes = [&] { return std::filesystem::file_size(directory_ / "ledger.db"); };
   std::uintmax_t before = database_bytes();
   std::uint64_t paced_before = paced_syncs();
   for (int i = 0; i < 200; ++i) ASSERT_EQ(submit(MakeDeposit{a, 1, "USD", "{}"}).reply.status, 201u);
@@ -311,7 +307,7 @@ TEST_F(SqliteLedgerTest, BackgroundCheckpointsMoveTheWalIntoTheDatabase) {
 
 TEST_F(SqliteLedgerTest, TheWalStartsOverOnceTheCheckpointerHasCopiedIt) {
   SqliteOptions options;
-  options.path = directory_ + "/ledger.db";
+  options.path = directory_ / "ledger.db";
   options.checkpoint_interval_ms = 5;
   options.wal_frames_restart_min = 64;
   ledger_ = std::make_unique<SqliteLedger>(options, ids_, clock_, registry_);
@@ -321,7 +317,7 @@ TEST_F(SqliteLedgerTest, TheWalStartsOverOnceTheCheckpointerHasCopiedIt) {
   // 1500 of them would leave a WAL of over 20 MiB if it were never started
   // over.
   for (int i = 0; i < 1500; ++i) ASSERT_EQ(submit(MakeDeposit{a, 1, "USD", "{}"}).reply.status, 201u);
-  EXPECT_LT(std::filesystem::file_size(directory_ + "/ledger.db-wal"), 4u << 20);
+  EXPECT_LT(std::filesystem::file_size(directory_ / "ledger.db-wal"), 4u << 20);
   EXPECT_EQ(ledger_->account(a)->balance, 1500);
 }
 
