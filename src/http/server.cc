@@ -56,6 +56,7 @@
 
 #include "core/json_writer.h"
 #include "core/problem.h"
+#include "core/thread_name.h"
 
 namespace payd::http {
 namespace {
@@ -905,7 +906,12 @@ void Server::Impl::run() {
   asio::co_spawn(*control, accept_loop(), asio::detached);
   if (options.access_log) asio::co_spawn(*control, flush_access_log_loop(), asio::detached);
   std::vector<std::thread> workers;
-  for (int i = 1; i < options.threads; ++i) workers.emplace_back([this] { io_context->run(); });
+  for (int i = 1; i < options.threads; ++i) {
+    workers.emplace_back([this] {
+      name_this_thread("http");
+      io_context->run();
+    });
+  }
   io_context->run();
   for (std::thread& worker : workers) worker.join();
   std::fflush(stdout);

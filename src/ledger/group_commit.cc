@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "core/thread_name.h"
+
 namespace payd::ledger {
 
 Outcome problem_outcome(const Submission& submission, const Problem& problem) {
@@ -68,6 +70,7 @@ void GroupCommitWriter::submit(Submission submission, std::function<void(Outcome
 }
 
 void GroupCommitWriter::loop() {
+  name_this_thread("ledger-writer");
   std::vector<QueuedSubmission> batch;
   batch.reserve(batch_size_max_);
   bool idle_work_due = false;  // a batch ran since the idle work last did
@@ -159,6 +162,7 @@ std::size_t GroupCommitWriter::take_queued(std::vector<QueuedSubmission>& batch)
 }
 
 void GroupCommitWriter::durability_loop() {
+  name_this_thread("ledger-sync");
   std::vector<Committed> committed;
   for (;;) {
     {

@@ -1,5 +1,7 @@
 #include "payments/recovery_worker.h"
 
+#include "core/thread_name.h"
+
 namespace payd::payments {
 
 RecoveryWorker::RecoveryWorker(ledger::Ledger& ledger, CardFlow& card_flow, Clock& clock,
@@ -44,6 +46,7 @@ void RecoveryWorker::purge_expired_keys() {
 }
 
 void RecoveryWorker::loop() {
+  name_this_thread("pay-recovery");
   std::int64_t next_purge_us = clock_.monotonic_us();
   std::unique_lock lock(mutex_);
   while (!stopping_) {

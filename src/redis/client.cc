@@ -25,6 +25,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "core/thread_name.h"
 #include "redis/cluster.h"
 #include "redis/node.h"
 #include "resilience/backoff.h"
@@ -351,6 +352,7 @@ class ThreadedClient final : public Client {
     lifetime_->io = &io_;
     refresh_snapshot();
     thread_ = std::thread([this] {
+      name_this_thread("redis-client");
       on_client_thread = true;
       io_.run();
     });

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <stdexcept>
 
+#include "core/thread_name.h"
 #include "ledger/postgres/connection.h"
 #include "resilience/backoff.h"
 
@@ -47,6 +48,7 @@ bool NotificationListener::wait(int fd, int timeout_ms) {
 }
 
 void NotificationListener::run() {
+  name_this_thread("pg-listener");
   int failures = 0;
   while (!stopping_) {
     try {

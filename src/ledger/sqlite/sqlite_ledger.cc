@@ -9,6 +9,7 @@
 #include <cstring>
 #include <future>
 
+#include "core/thread_name.h"
 #include "ledger/executor.h"
 #include "ledger/sqlite/database.h"
 #include "ledger/sqlite/paced_sync.h"
@@ -140,6 +141,7 @@ void SqliteLedger::submit(Submission submission, std::function<void(Outcome)> do
 }
 
 void SqliteLedger::checkpoint_loop() {
+  name_this_thread("ledger-ckpt");
   std::unique_ptr<Connection> connection;
   // The database file, to sync it before the writer starts the WAL over.
   int database_fd = ::open(options_.path.c_str(), O_RDONLY | O_CLOEXEC);

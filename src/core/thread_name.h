@@ -1,0 +1,12 @@
+// Names the calling thread, as `top -H`, `perf` and /proc/<pid>/task/*/comm
+// show it (paybench sums payd's CPU by these names). Linux keeps 15 bytes of
+// a name; longer ones are cut. Failures are ignored: a name is only a label.
+#pragma once
+
+#include <string_view>
+
+namespace payd {
+
+void name_this_thread(std::string_view name);
+
+}  // namespace payd
