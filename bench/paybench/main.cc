@@ -7,10 +7,15 @@
 // check passed, 1 when one failed, 2 for bad flags, 3 when the run could
 // not be made (payd did not start, setup was refused, payd went away
 // during the load, ...).
+#include <unistd.h>
+
+#include <charconv>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -21,6 +26,7 @@
 #include "bench/paybench/machine_cpu.h"
 #include "bench/paybench/options.h"
 #include "bench/paybench/payd_syncs.h"
+#include "bench/paybench/payd_threads.h"
 #include "bench/paybench/process.h"
 #include "bench/paybench/report.h"
 #include "bench/paybench/setup.h"
@@ -162,6 +168,26 @@ std::optional<CpuTimes> read_cpu_times() {
   return parse_cpu_times(text.str());
 }
 
+// The ticks of each of a process's threads so far (payd_threads.h), by
+// thread id; a thread that ends while it is read is left out.
+std::map<int, ThreadTicks> read_thread_ticks(pid_t pid) {
+  std::map<int, ThreadTicks> threads;
+  std::error_code error;
+  std::filesystem::directory_iterator tasks("/proc/" + std::to_string(pid) + "/task", error);
+  if (error) return threads;
+  for (const auto& task : tasks) {
+    std::ifstream file(task.path() / "stat");
+    std::string line;
+    if (!file || !std::getline(file, line)) continue;
+    std::optional<ThreadTicks> thread = parse_thread_stat(line);
+    int id = 0;
+    std::string name = task.path().filename().string();
+    auto [end, parse_error] = std::from_chars(name.data(), name.data() + name.size(), id);
+    if (thread && parse_error == std::errc() && end == name.data() + name.size()) threads[id] = *thread;
+  }
+  return threads;
+}
+
 bool is_transfer_workload(WorkloadKind workload) {
   return workload == WorkloadKind::transfers_uniform || workload == WorkloadKind::transfers_zipf;
 }
@@ -219,12 +245,23 @@ int run(const Options& options) {
   // Not across a fault: a payd restarted by one starts its counts again.
   bool count_syncs = options.fault_command.empty();
   std::optional<PaydSyncs> syncs_before = count_syncs ? read_payd_syncs(drive_options, clock) : std::nullopt;
+  // payd's threads: only a payd of our own, and not across a fault (a
+  // restarted payd has other threads).
+  std::optional<pid_t> payd_pid;
+  if (target.value().child && options.fault_command.empty()) payd_pid = target.value().child->pid();
+  std::map<int, ThreadTicks> threads_before;
+  if (payd_pid) threads_before = read_thread_ticks(*payd_pid);
   std::optional<CpuTimes> cpu_before = read_cpu_times();
   LoadResult load = run_load(load_options, drive_options, fixture.value(), keys, clock, random);
   std::optional<CpuTimes> cpu_after = read_cpu_times();
+  std::map<int, ThreadTicks> threads_after;
+  if (payd_pid) threads_after = read_thread_ticks(*payd_pid);
   std::optional<PaydSyncs> syncs_after = count_syncs ? read_payd_syncs(drive_options, clock) : std::nullopt;
   RunReport report{describe_run(options), &load, std::nullopt, {}, std::nullopt, std::nullopt, std::nullopt};
   if (cpu_before && cpu_after) report.machine_cpu = share_between(*cpu_before, *cpu_after);
+  if (!threads_before.empty() && !threads_after.empty()) {
+    report.payd_cpu = cpu_per_request(threads_before, threads_after, load.requests_sent, ::sysconf(_SC_CLK_TCK));
+  }
   // A payd without a sync step of its own (PostgreSQL) shows the histogram empty.
   if (syncs_before && syncs_after && syncs_after->syncs > syncs_before->syncs) {
     report.payd_syncs = syncs_between(*syncs_before, *syncs_after);

@@ -179,6 +179,16 @@ void print_table(const RunReport& report, std::ostream& out) {
                   std::to_string(report.machine_cpu->cores) + " cores, " +
                   format("%.1f%% steal", 100.0 * report.machine_cpu->steal) + " (every process, during the load)");
   }
+  if (report.payd_cpu) {
+    std::string by_thread;
+    for (const ThreadCpu& thread : report.payd_cpu->threads) {
+      if (thread.us_per_request < 0.5) continue;
+      by_thread += (by_thread.empty() ? "" : ", ") + thread.name + " " + format("%.0f", thread.us_per_request);
+    }
+    print_row(out, "payd CPU",
+              format("%.0f", report.payd_cpu->us_per_request) + " µs a request" +
+                  (by_thread.empty() ? "" : " (" + by_thread + ")") + ", during the load");
+  }
   print_checks(report, out);
 }
 
@@ -254,6 +264,12 @@ Outcome write_json(const RunReport& report, const std::string& path) {
     json["machine_cpu"] = boost::json::object{{"busy_share", report.machine_cpu->busy},
                                               {"steal_share", report.machine_cpu->steal},
                                               {"cores", report.machine_cpu->cores}};
+  }
+  if (report.payd_cpu) {
+    boost::json::object threads;
+    for (const ThreadCpu& thread : report.payd_cpu->threads) threads[thread.name] = thread.us_per_request;
+    json["payd_cpu"] = boost::json::object{{"us_per_request", report.payd_cpu->us_per_request},
+                                           {"threads_us_per_request", std::move(threads)}};
   }
   boost::json::array checks;
   for (const CheckResult& check : report.checks) {

@@ -14,6 +14,7 @@
 #include "bench/paybench/load.h"
 #include "bench/paybench/machine_cpu.h"
 #include "bench/paybench/payd_syncs.h"
+#include "bench/paybench/payd_threads.h"
 
 namespace payd::bench {
 
@@ -40,6 +41,7 @@ struct RunReport {
   std::optional<Invariants> invariants;  // set when the API checks ran
   std::optional<PaydSyncs> payd_syncs;   // during the load, when payd keeps the histogram
   std::optional<CpuShare> machine_cpu;   // during the load (warmup included), all processes
+  std::optional<PaydCpu> payd_cpu;       // a spawned payd's, during the load (warmup included)
 };
 
 // Whether every check passed (true when there were none).
