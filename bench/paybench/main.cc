@@ -242,13 +242,13 @@ int run(const Options& options) {
   std::cerr << "paybench: " << to_string(options.workload) << " for " << options.warmup_s << " s warmup + "
             << options.duration_s << " s\n";
   LoadOptions load_options = make_load_options(options);
-  // Not across a fault: a payd restarted by one starts its counts again.
-  bool count_syncs = options.fault_command.empty();
-  std::optional<PaydSyncs> syncs_before = count_syncs ? read_payd_syncs(drive_options, clock) : std::nullopt;
-  // payd's threads: only a payd of our own, and not across a fault (a
-  // restarted payd has other threads).
+  // payd's counts and threads, not across a fault: a payd restarted by one
+  // starts its counts again, with other threads. Threads only of a payd of
+  // our own.
+  bool same_payd = options.fault_command.empty();
+  std::optional<PaydSyncs> syncs_before = same_payd ? read_payd_syncs(drive_options, clock) : std::nullopt;
   std::optional<pid_t> payd_pid;
-  if (target.value().child && options.fault_command.empty()) payd_pid = target.value().child->pid();
+  if (target.value().child && same_payd) payd_pid = target.value().child->pid();
   std::map<int, ThreadTicks> threads_before;
   if (payd_pid) threads_before = read_thread_ticks(*payd_pid);
   std::optional<CpuTimes> cpu_before = read_cpu_times();
@@ -256,7 +256,7 @@ int run(const Options& options) {
   std::optional<CpuTimes> cpu_after = read_cpu_times();
   std::map<int, ThreadTicks> threads_after;
   if (payd_pid) threads_after = read_thread_ticks(*payd_pid);
-  std::optional<PaydSyncs> syncs_after = count_syncs ? read_payd_syncs(drive_options, clock) : std::nullopt;
+  std::optional<PaydSyncs> syncs_after = same_payd ? read_payd_syncs(drive_options, clock) : std::nullopt;
   RunReport report{describe_run(options), &load, std::nullopt, {}, std::nullopt, std::nullopt, std::nullopt};
   if (cpu_before && cpu_after) report.machine_cpu = share_between(*cpu_before, *cpu_after);
   if (!threads_before.empty() && !threads_after.empty()) {
