@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <tuple>
 #include <utility>
@@ -26,12 +27,20 @@ class SqliteLedgerTest : public ::testing::Test {
     if (ledger_) ledger_->shutdown();
     ledger_.reset();
   }
-  void open(std::int64_t unindexed_entries_max, bool index_when_idle = true, std::int64_t index_slice_rows = 1024) {
+  // Index slices as payd's defaults make them, unless `slice` is given.
+  struct Slice {
+    std::int64_t rows_per_entry;
+    std::int64_t rows_min;
+  };
+  void open(std::int64_t unindexed_entries_max, bool index_when_idle = true, std::optional<Slice> slice = {}) {
     SqliteOptions options;
     options.path = directory_ / "ledger.db";
     options.unindexed_entries_max = unindexed_entries_max;
     options.index_when_idle = index_when_idle;
-    options.index_slice_rows = index_slice_rows;
+    if (slice) {
+      options.index_rows_per_entry = slice->rows_per_entry;
+      options.index_slice_rows_min = slice->rows_min;
+    }
     ledger_ = std::make_unique<SqliteLedger>(options, ids_, clock_, registry_);
     ASSERT_TRUE(ledger_->open().ok());
   }
@@ -100,9 +109,10 @@ TEST_F(SqliteLedgerTest, EntriesPageAcrossIndexedAndRecentParts) {
 
 TEST_F(SqliteLedgerTest, EntriesPageWhileAnIndexRunIsHalfDone) {
   // A run starts at 5 unindexed entries and each batch (one submission
-  // here) indexes 2 rows of it: after the last transfer the run of entries
-  // 13..18 is two thirds done and entries 19..20 are not in it.
-  open(5, false, 2);
+  // here, posting 2 entries) indexes a row of it for each entry it posted:
+  // after the last transfer the run of entries 13..18 is two thirds done
+  // and entries 19..20 are not in it.
+  open(5, false, Slice{1, 1});
   auto [a, b] = deposit_and_nine_transfers();
   Connection reader(directory_ / "ledger.db", true);
   Statement run(reader, "SELECT through, (SELECT count(*) FROM entries_by_account), (SELECT value FROM ledger_state "
@@ -122,14 +132,14 @@ TEST_F(SqliteLedgerTest, EntriesPageWhileAnIndexRunIsHalfDone) {
 }
 
 TEST_F(SqliteLedgerTest, AnIndexRunHalfDoneAtShutdownGoesOnAfterReopening) {
-  open(5, false, 2);
+  open(5, false, Slice{0, 2});
   auto [a, b] = deposit_and_nine_transfers();
   ledger_->shutdown();
   ledger_.reset();
 
   // Reopened, the run goes on from where it stopped: an entry indexed twice
   // would break entries_by_account's key and fail these transfers.
-  open(5, false, 2);
+  open(5, false, Slice{0, 2});
   for (int i = 0; i < 6; ++i) ASSERT_EQ(submit(MakeTransfer{b, a, 5, "USD", "", "{}"}).reply.status, 201u);
   Connection reader(directory_ / "ledger.db", true);
   Statement missing(reader, "SELECT count(*) FROM entries e WHERE e.number <= (SELECT value FROM ledger_state WHERE "
@@ -147,7 +157,7 @@ TEST_F(SqliteLedgerTest, AnIndexRunHalfDoneAtShutdownGoesOnAfterReopening) {
 // account's rows and at its last row, with a reopen in the middle: every
 // entry indexed exactly once, and each account's pages read back whole.
 TEST_F(SqliteLedgerTest, SlicesAcrossManyAccountsIndexEveryEntryOnce) {
-  open(7, false, 3);
+  open(7, false, Slice{0, 3});
   std::vector<std::string> accounts;
   for (int i = 0; i < 6; ++i) {
     accounts.push_back(id_of(submit(CreateAccount{"USD", AccountType::customer, 0, "{}"})));
@@ -164,7 +174,7 @@ TEST_F(SqliteLedgerTest, SlicesAcrossManyAccountsIndexEveryEntryOnce) {
   for (int round = 0; round < 4; ++round) transfer_round(round);
   ledger_->shutdown();
   ledger_.reset();
-  open(7, false, 3);
+  open(7, false, Slice{0, 3});
   for (int round = 4; round < 9; ++round) transfer_round(round);
 
   Connection reader(directory_ / "ledger.db", true);

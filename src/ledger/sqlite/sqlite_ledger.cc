@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <chrono>
@@ -102,6 +103,7 @@ SqliteLedger::SqliteLedger(SqliteOptions options, IdGenerator& ids, Clock& clock
       writer_(options_.batch_size_max, options_.queue_capacity, clock, registry),
       rollbacks_(registry.counter("payd_ledger_rollbacks_total", "Batches rolled back after a database error")) {
   assert(options_.batch_size_max >= 1);
+  assert(options_.index_rows_per_entry >= 0 && options_.index_slice_rows_min >= 1);
   assert(options_.queue_capacity >= options_.batch_size_max);
 }
 
@@ -228,6 +230,7 @@ std::vector<Outcome> SqliteLedger::commit_batch(std::vector<Item>& items, bool e
   try {
     if (wal_restart_due_.exchange(false)) restart_wal();
     writer_connection_->execute("BEGIN IMMEDIATE");
+    const std::int64_t unindexed_before = store_->unindexed_entries();
     std::size_t executed = 0;
     do {
       for (; executed < items.size(); ++executed) outcomes.push_back(executor.execute(items[executed].submission));
@@ -236,7 +239,8 @@ std::vector<Outcome> SqliteLedger::commit_batch(std::vector<Item>& items, bool e
     if (!store_->index_run_active() && store_->unindexed_entries() >= options_.unindexed_entries_max) {
       store_->start_index_run();
     }
-    store_->index_slice(options_.index_slice_rows);
+    std::int64_t posted = store_->unindexed_entries() - unindexed_before;
+    store_->index_slice(std::max(options_.index_slice_rows_min, options_.index_rows_per_entry * posted));
     writer_connection_->execute("COMMIT");
     healthy_ = true;
     return outcomes;
