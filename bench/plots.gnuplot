@@ -2,7 +2,9 @@
 # folder: gnuplot -e "dir='bench/results/STAMP'" bench/plots.gnuplot
 #   open_loop_LEDGER.dat       offered_per_s achieved_per_s p99_ms, one line per open-loop rate
 #   NAME.percentiles           paybench --percentiles: percentile latency_ms inverse_tail
-# Writes throughput_vs_offered.png and latency_percentiles.png into dir.
+#   NAME.timeline              paybench --latency-timeline: at_s requests max_ms over_1ms over_10ms over_100ms
+# Writes throughput_vs_offered.png, latency_percentiles.png and
+# latency_over_time.png into dir.
 set terminal pngcairo size 900,560 font ",10"
 set grid
 set key top left
@@ -32,3 +34,18 @@ plot dir.'/sqlite_uniform.percentiles' using 3:2 with lines lw 2 title "SQLite, 
      dir.'/postgresql_uniform.percentiles' using 3:2 with lines lw 2 title "PostgreSQL, closed loop", \
      dir.'/postgresql_open_50.percentiles' using 3:2 with lines lw 2 title "PostgreSQL, open loop at 50%", \
      dir.'/sqlite_uniform_batch1.percentiles' using 3:2 with lines lw 2 dt 2 lc rgb "dark-red" title "SQLite, batch size 1"
+
+set output dir.'/latency_over_time.png'
+set title "Longest latency in each 100 ms (SQLite, open loop at 10,000 transfers/s, 256 connections)"
+set xlabel "time into the measured run, s"
+set ylabel "longest latency, ms"
+unset logscale x
+set logscale y
+set xtics auto
+set xrange [0:*]
+set yrange [*:*]
+set key top left
+plot dir.'/sqlite_open_target_run1.timeline' using 1:3 with lines lw 1.5 title "run 1", \
+     dir.'/sqlite_open_target_run2.timeline' using 1:3 with lines lw 1.5 title "run 2", \
+     dir.'/sqlite_open_target_run3.timeline' using 1:3 with lines lw 1.5 title "run 3", \
+     10 with lines dt 2 lc rgb "gray" title "10 ms"

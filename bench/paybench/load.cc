@@ -245,6 +245,7 @@ class LoadSource final : public ExchangeSource {
   void measure(const InFlight& in_flight, const HttpResponse& response, const AnswerFields& fields,
                std::int64_t done_us) {
     result_.latency.record(done_us - in_flight.first_intended_us);
+    result_.timeline.record(in_flight.first_intended_us - measure_start_us_, done_us - in_flight.first_intended_us);
     result_.requests_measured += 1;
     result_.statuses[response.status] += 1;
     if (response.status >= 400) result_.problem_codes[fields.code.empty() ? "(none)" : fields.code] += 1;

@@ -42,6 +42,7 @@
 #include "bench/paybench/histogram.h"
 #include "bench/paybench/http_client.h"
 #include "bench/paybench/key_history.h"
+#include "bench/paybench/latency_timeline.h"
 #include "bench/paybench/workload.h"
 #include "core/clock.h"
 
@@ -97,6 +98,7 @@ struct LoadResult {
   // CPU). Part of `latency`; large values say the client, not payd, held
   // a request.
   LatencyHistogram send_delay;
+  LatencyTimeline timeline;  // the measured requests by when they were due
   std::int64_t requests_measured = 0;  // answered or failed, due after the warmup
   std::int64_t requests_sent = 0;      // including the warmup, duplicates and retries
   std::int64_t operations = 0;         // new requests (not duplicates, not retries), including the warmup

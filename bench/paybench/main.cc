@@ -279,6 +279,10 @@ int run(const Options& options) {
     Outcome written = write_percentiles(load.latency, options.percentiles_path);
     if (!written.ok()) return fail(written.message());
   }
+  if (!options.timeline_path.empty()) {
+    Outcome written = write_latency_timeline(load.timeline, options.timeline_path);
+    if (!written.ok()) return fail(written.message());
+  }
   if (!load.stopped_early.empty()) return fail("the load stopped early: " + load.stopped_early);
   if (checks_passed(report)) return 0;
   if (target.value().child) {

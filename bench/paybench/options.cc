@@ -60,6 +60,9 @@ void add_load_flags(CLI::App& app, Options& options, RawFlags& raw) {
   app.add_option("--json", options.json_path, "Also write the figures as JSON to this file");
   app.add_option("--percentiles", options.percentiles_path,
                  "Also write the latency distribution to this file: percentile, ms, 1/(1-quantile) a line");
+  app.add_option("--latency-timeline", options.timeline_path,
+                 "Also write the latency over time to this file: for each 100 ms of the measured time, the requests "
+                 "due in it, their longest latency (ms) and how many took over 1, 10 and 100 ms, a line");
   app.add_option("--setup-only", options.setup_only_path,
                  "Only set up (accounts funded), write their ids to this file, one a line, and exit (with --target)");
   app.add_option("--seed", options.seed, "Seed of the random choices (default: from the OS)");

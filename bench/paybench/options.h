@@ -36,6 +36,7 @@ struct Options {
   bool check = true;
   std::string json_path;
   std::string percentiles_path;  // the latency distribution as a data file (gnuplot)
+  std::string timeline_path;     // the latency by 100 ms stretches as a data file (gnuplot)
   std::string setup_only_path;   // set up, write the account ids here, no load
   std::optional<std::uint64_t> seed;
   std::int64_t request_timeout_ms = 30'000;

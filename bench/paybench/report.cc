@@ -89,6 +89,24 @@ std::string codes_text(const LoadResult& load) {
   return text.empty() ? "-" : text;
 }
 
+double stretch_start_s(std::size_t index) {
+  return static_cast<double>(index) * static_cast<double>(LatencyTimeline::stretch_us) * 1e-6;
+}
+
+// Whether the requests over 10 ms were spread over the run or bunched in
+// a few stretches (LatencyTimeline).
+std::string slow_requests_text(const LatencyTimeline& timeline) {
+  LatencyTimeline::Summary summary = timeline.summarize();
+  std::string stretches = std::to_string(summary.stretches) + " stretches of " +
+                          std::to_string(LatencyTimeline::stretch_us / 1000) + " ms";
+  if (!summary.worst) return "none (in " + stretches + ")";
+  const LatencyTimeline::Stretch& worst = timeline.stretches()[*summary.worst];
+  return std::to_string(summary.requests_over_10ms) + " requests, in " + std::to_string(summary.stretches_over_10ms) +
+         " of " + stretches + "; the worst from " + format("%.1f s: ", stretch_start_s(*summary.worst)) +
+         std::to_string(worst.over[LatencyTimeline::over_10ms]) + " of " + std::to_string(worst.requests) +
+         " requests, max " + format("%.1f ms", to_ms(worst.max_us));
+}
+
 void print_checks(const RunReport& report, std::ostream& out) {
   if (report.checks.empty()) {
     print_row(out, "checks", report.load->stopped_early.empty() ? "off" : "not run");
@@ -163,6 +181,7 @@ void print_table(const RunReport& report, std::ostream& out) {
                   format("%.3f", figures.send_delay->p99_ms) + "  max " + format("%.3f", figures.send_delay->max_ms) +
                   "  (of the latency: sent late by the client)");
   }
+  if (!load.timeline.stretches().empty()) print_row(out, "over 10 ms", slow_requests_text(load.timeline));
   print_row(out, "statuses", counts_text(load));
   print_row(out, "problem codes", codes_text(load));
   if (report.payd_peak_rss_kib)
@@ -248,6 +267,21 @@ Outcome write_json(const RunReport& report, const std::string& path) {
     json["send_delay_ms"] = boost::json::object{
         {"p50", figures.send_delay->p50_ms}, {"p99", figures.send_delay->p99_ms}, {"max", figures.send_delay->max_ms}};
   }
+  if (!load.timeline.stretches().empty()) {
+    LatencyTimeline::Summary summary = load.timeline.summarize();
+    boost::json::object over_time{{"stretch_ms", LatencyTimeline::stretch_us / 1000},
+                                  {"stretches", summary.stretches},
+                                  {"stretches_over_10ms", summary.stretches_over_10ms},
+                                  {"requests_over_10ms", summary.requests_over_10ms}};
+    if (summary.worst) {
+      const LatencyTimeline::Stretch& worst = load.timeline.stretches()[*summary.worst];
+      over_time["worst_from_s"] = stretch_start_s(*summary.worst);
+      over_time["worst_requests"] = worst.requests;
+      over_time["worst_over_10ms"] = worst.over[LatencyTimeline::over_10ms];
+      over_time["worst_max_ms"] = to_ms(worst.max_us);
+    }
+    json["latency_over_time"] = std::move(over_time);
+  }
   boost::json::object statuses;
   for (const auto& [status, count] : load.statuses) statuses[std::to_string(status)] = count;
   json["statuses"] = std::move(statuses);
@@ -297,6 +331,21 @@ Outcome write_percentiles(const LatencyHistogram& latency, const std::string& pa
          << format("%.3f", inverse_tail) << '\n';
   }
   if (count > 0) file << "100 " << format("%.3f", to_ms(latency.max_us())) << ' ' << format("%.3f", count) << '\n';
+  if (!file) return Failure{"cannot write " + path};
+  return Done{};
+}
+
+Outcome write_latency_timeline(const LatencyTimeline& timeline, const std::string& path) {
+  std::ofstream file(path, std::ios::trunc);
+  file << "# at_s requests max_ms over_1ms over_10ms over_100ms\n";
+  const auto& stretches = timeline.stretches();
+  for (std::size_t index = 0; index < stretches.size(); ++index) {
+    const LatencyTimeline::Stretch& stretch = stretches[index];
+    file << format("%.1f", stretch_start_s(index)) << ' ' << stretch.requests << ' '
+         << format("%.3f", to_ms(stretch.max_us));
+    for (std::int64_t over : stretch.over) file << ' ' << over;
+    file << '\n';
+  }
   if (!file) return Failure{"cannot write " + path};
   return Done{};
 }

@@ -57,4 +57,10 @@ Outcome write_json(const RunReport& report, const std::string& path);
 // far into the tail, then the maximum. A header line starts with '#'.
 Outcome write_percentiles(const LatencyHistogram& latency, const std::string& path);
 
+// The latency over time for plots: one line per stretch of 100 ms, "at_s
+// requests max_ms over_1ms over_10ms over_100ms" (at_s: when the stretch
+// starts, from the start of the measured time). A header line starts
+// with '#'.
+Outcome write_latency_timeline(const LatencyTimeline& timeline, const std::string& path);
+
 }  // namespace payd::bench
