@@ -47,9 +47,9 @@ struct SqliteOptions {
   // its cost is spread over a quarter of the batches, each a little longer,
   // rather than a few much longer. With fixed slices of 1,024 rows, at
   // 10,000 transfers/s a run came every 0.8 s and its 16 slices added 1-2
-  // ms each to their batches (and as much again to their commits); the
-  // requests behind them were the most of those over 10 ms, and the p99
-  // was 7.3-13.6 ms in four runs against 5.5-7.0 ms with these slices.
+  // ms each to their batches (and as much again to their commits); most of
+  // the requests over 10 ms were queued behind them, and the p99 was
+  // 7.3-13.6 ms in four runs against 5.4-7.0 ms with these slices.
   // Readers scan about 1.25 times unindexed_entries_max unindexed entries
   // at most (a run ends when a quarter as many more have come).
   std::int64_t unindexed_entries_max = 16'384;
