@@ -36,9 +36,23 @@ struct Figures {
     double p50_ms, p99_ms, max_ms;
   };
   std::optional<SendDelay> send_delay;
+  // The requests over 10 ms by stretch (LatencyTimeline), with the worst
+  // stretch's figures; nullopt when no request was measured.
+  struct SlowRequests {
+    LatencyTimeline::Summary summary;
+    double worst_from_s = 0.0;
+    std::int64_t worst_requests = 0;
+    std::int64_t worst_over_10ms = 0;
+    double worst_max_ms = 0.0;
+  };
+  std::optional<SlowRequests> slow_requests;
 };
 
 double to_ms(std::int64_t microseconds) { return static_cast<double>(microseconds) / 1000.0; }
+
+double stretch_start_s(std::size_t index) {
+  return static_cast<double>(index) * static_cast<double>(LatencyTimeline::stretch_us) * 1e-6;
+}
 
 Figures compute_figures(const LoadResult& load) {
   Figures figures;
@@ -51,6 +65,17 @@ Figures compute_figures(const LoadResult& load) {
     figures.send_delay = Figures::SendDelay{to_ms(load.send_delay.quantile_us(0.5)),
                                             to_ms(load.send_delay.quantile_us(0.99)),
                                             to_ms(load.send_delay.max_us())};
+  }
+  if (!load.timeline.stretches().empty()) {
+    Figures::SlowRequests slow{load.timeline.summarize()};
+    if (slow.summary.worst) {
+      const LatencyTimeline::Stretch& worst = load.timeline.stretches()[*slow.summary.worst];
+      slow.worst_from_s = stretch_start_s(*slow.summary.worst);
+      slow.worst_requests = worst.requests;
+      slow.worst_over_10ms = worst.over[LatencyTimeline::over_10ms];
+      slow.worst_max_ms = to_ms(worst.max_us);
+    }
+    figures.slow_requests = slow;
   }
   return figures;
 }
@@ -89,22 +114,17 @@ std::string codes_text(const LoadResult& load) {
   return text.empty() ? "-" : text;
 }
 
-double stretch_start_s(std::size_t index) {
-  return static_cast<double>(index) * static_cast<double>(LatencyTimeline::stretch_us) * 1e-6;
-}
-
 // Whether the requests over 10 ms were spread over the run or bunched in
 // a few stretches (LatencyTimeline).
-std::string slow_requests_text(const LatencyTimeline& timeline) {
-  LatencyTimeline::Summary summary = timeline.summarize();
+std::string slow_requests_text(const Figures::SlowRequests& slow) {
+  const LatencyTimeline::Summary& summary = slow.summary;
   std::string stretches = std::to_string(summary.stretches) + " stretches of " +
                           std::to_string(LatencyTimeline::stretch_us / 1000) + " ms";
   if (!summary.worst) return "none (in " + stretches + ")";
-  const LatencyTimeline::Stretch& worst = timeline.stretches()[*summary.worst];
   return std::to_string(summary.requests_over_10ms) + " requests, in " + std::to_string(summary.stretches_over_10ms) +
-         " of " + stretches + "; the worst from " + format("%.1f s: ", stretch_start_s(*summary.worst)) +
-         std::to_string(worst.over[LatencyTimeline::over_10ms]) + " of " + std::to_string(worst.requests) +
-         " requests, max " + format("%.1f ms", to_ms(worst.max_us));
+         " of " + stretches + "; the worst from " + format("%.1f s: ", slow.worst_from_s) +
+         std::to_string(slow.worst_over_10ms) + " of " + std::to_string(slow.worst_requests) + " requests, max " +
+         format("%.1f ms", slow.worst_max_ms);
 }
 
 void print_checks(const RunReport& report, std::ostream& out) {
@@ -181,7 +201,7 @@ void print_table(const RunReport& report, std::ostream& out) {
                   format("%.3f", figures.send_delay->p99_ms) + "  max " + format("%.3f", figures.send_delay->max_ms) +
                   "  (of the latency: sent late by the client)");
   }
-  if (!load.timeline.stretches().empty()) print_row(out, "over 10 ms", slow_requests_text(load.timeline));
+  if (figures.slow_requests) print_row(out, "over 10 ms", slow_requests_text(*figures.slow_requests));
   print_row(out, "statuses", counts_text(load));
   print_row(out, "problem codes", codes_text(load));
   if (report.payd_peak_rss_kib)
@@ -267,18 +287,17 @@ Outcome write_json(const RunReport& report, const std::string& path) {
     json["send_delay_ms"] = boost::json::object{
         {"p50", figures.send_delay->p50_ms}, {"p99", figures.send_delay->p99_ms}, {"max", figures.send_delay->max_ms}};
   }
-  if (!load.timeline.stretches().empty()) {
-    LatencyTimeline::Summary summary = load.timeline.summarize();
+  if (figures.slow_requests) {
+    const Figures::SlowRequests& slow = *figures.slow_requests;
     boost::json::object over_time{{"stretch_ms", LatencyTimeline::stretch_us / 1000},
-                                  {"stretches", summary.stretches},
-                                  {"stretches_over_10ms", summary.stretches_over_10ms},
-                                  {"requests_over_10ms", summary.requests_over_10ms}};
-    if (summary.worst) {
-      const LatencyTimeline::Stretch& worst = load.timeline.stretches()[*summary.worst];
-      over_time["worst_from_s"] = stretch_start_s(*summary.worst);
-      over_time["worst_requests"] = worst.requests;
-      over_time["worst_over_10ms"] = worst.over[LatencyTimeline::over_10ms];
-      over_time["worst_max_ms"] = to_ms(worst.max_us);
+                                  {"stretches", slow.summary.stretches},
+                                  {"stretches_over_10ms", slow.summary.stretches_over_10ms},
+                                  {"requests_over_10ms", slow.summary.requests_over_10ms}};
+    if (slow.summary.worst) {
+      over_time["worst_from_s"] = slow.worst_from_s;
+      over_time["worst_requests"] = slow.worst_requests;
+      over_time["worst_over_10ms"] = slow.worst_over_10ms;
+      over_time["worst_max_ms"] = slow.worst_max_ms;
     }
     json["latency_over_time"] = std::move(over_time);
   }

@@ -1,13 +1,11 @@
 // Reference data (API.md, Reference data): FX rates, the BIN table and
 // gateway health.
-#include <stdlib.h>
-
-#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
 
 #include "tests/api/api_test.h"
+#include "tests/support/temporary_directory.h"
 
 namespace payd::api_test {
 namespace {
@@ -160,21 +158,13 @@ TEST_F(Reference, TokenisingAddsCountryAndTypeFromTheBinTable) {
 // A file in a fresh temporary folder, removed with the folder.
 class TemporaryFile {
  public:
-  TemporaryFile(const std::string& name, const std::string& content) {
-    std::string pattern = (std::filesystem::temp_directory_path() / "payd-reference-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    folder_ = pattern;
-    path_ = (folder_ / name).string();
+  TemporaryFile(const std::string& name, const std::string& content) : path_(folder_ / name) {
     std::ofstream(path_) << content;
-  }
-  ~TemporaryFile() {
-    std::error_code ignored;
-    std::filesystem::remove_all(folder_, ignored);
   }
   const std::string& path() const { return path_; }
 
  private:
-  std::filesystem::path folder_;
+  payd::testing::TemporaryDirectory folder_{"payd-reference"};
   std::string path_;
 };
 

@@ -15,7 +15,6 @@ namespace {
 
 class PageCacheTest : public ::testing::Test {
  protected:
-
   static std::int64_t integer(Connection& connection, const std::string& sql) {
     Statement select(connection, sql);
     EXPECT_TRUE(select.step());
